@@ -1,0 +1,45 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+)
+
+var (
+	// ErrNotFound reports an unknown instance or check ID.
+	ErrNotFound = errors.New("not found")
+	// ErrClosed reports a write to a closed store.
+	ErrClosed = errors.New("store is closed")
+	// ErrLocked reports that another process holds the database lock.
+	ErrLocked = errors.New("data dir is in use by another beacon")
+	// ErrSchemaNewer reports a database written by a newer beacon.
+	ErrSchemaNewer = errors.New("database schema is newer than this beacon supports")
+	// ErrCorrupt reports a file that is not a readable beacon database.
+	ErrCorrupt = errors.New("not a readable beacon database")
+	// ErrInvalid is wrapped by every *ValidationError.
+	ErrInvalid = errors.New("invalid input")
+	// ErrConflict reports a write that contradicts the registry, such as a
+	// check ID already used by another instance.
+	ErrConflict = errors.New("conflict")
+)
+
+// ValidationError names the field that broke a rule, in one sentence
+// meant for people.
+type ValidationError struct {
+	Field string
+	Msg   string
+}
+
+func (e *ValidationError) Error() string { return e.Field + ": " + e.Msg }
+
+// Unwrap makes errors.Is(err, ErrInvalid) hold.
+func (e *ValidationError) Unwrap() error { return ErrInvalid }
+
+func invalid(field, format string, args ...any) error {
+	return &ValidationError{Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// notFound names what was missing, Consul style.
+func notFound(what, id string) error {
+	return fmt.Errorf("unknown %s ID %q: %w", what, id, ErrNotFound)
+}

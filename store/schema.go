@@ -1,0 +1,29 @@
+package store
+
+import "encoding/binary"
+
+// SchemaVersion is the layout of beacon.db this code reads and writes.
+const SchemaVersion = 1
+
+// Every bucket and meta key of beacon.db, declared once.
+var (
+	// bucketMeta holds the schema version, the change index and the node ID.
+	bucketMeta = []byte("meta")
+	// bucketInstances maps instance ID to its JSON record, checks included.
+	bucketInstances = []byte("instances")
+
+	keySchema = []byte("schema")
+	// keyIndex holds a ceiling on every change index handed out so far;
+	// see Store.reserveIndex.
+	keyIndex  = []byte("index")
+	keyNodeID = []byte("node-id")
+)
+
+func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
+
+func readU64(b []byte) uint64 {
+	if len(b) != 8 {
+		return 0
+	}
+	return binary.BigEndian.Uint64(b)
+}

@@ -1,0 +1,252 @@
+package store
+
+import (
+	"slices"
+	"time"
+)
+
+// txn is the committer's working copy of the next snapshot. It shares
+// everything it does not change with its base, so applying a write costs
+// the same however large the registry is.
+type txn struct {
+	base  *Snapshot
+	now   time.Time
+	index uint64
+
+	instances cowEdit[*Instance]
+	services  cowEdit[*Service]
+	checks    cowEdit[*Instance]
+	addrs     cowEdit[[]string]
+
+	owned          map[string]*ownedService
+	catalogChanged bool
+	// durable holds IDs of instances to write before answering; lazy
+	// those whose change may reach disk up to a second later.
+	durable map[string]struct{}
+	lazy    map[string]struct{}
+	events  []Event
+	closers []chan struct{}
+}
+
+type ownedService struct {
+	svc    *Service
+	bumped bool
+	old    *Service
+}
+
+func newTxn(base *Snapshot, now time.Time) *txn {
+	return &txn{
+		base: base, now: now, index: base.index,
+		instances: cowEdit[*Instance]{m: base.instances},
+		services:  cowEdit[*Service]{m: base.services},
+		checks:    cowEdit[*Instance]{m: base.checks},
+		addrs:     cowEdit[[]string]{m: base.addrs},
+		owned:     map[string]*ownedService{},
+		durable:   map[string]struct{}{},
+		lazy:      map[string]struct{}{},
+	}
+}
+
+// bump allocates the next change index.
+func (t *txn) bump() uint64 {
+	t.index++
+	return t.index
+}
+
+func (t *txn) instance(id string) *Instance {
+	in, _ := t.instances.get(id)
+	return in
+}
+
+func (t *txn) checkOwner(id string) *Instance {
+	in, _ := t.checks.get(id)
+	return in
+}
+
+// changed reports whether the txn did anything to publish.
+func (t *txn) changed() bool { return len(t.events) > 0 }
+
+// put replaces old with in (either may be nil) and keeps every derived
+// index in step. bumped says whether the change is visible (it took a new
+// index) or only refreshes a heartbeat.
+func (t *txn) put(old, in *Instance, durable, bumped bool) {
+	id := idOf(old, in)
+	if in != nil {
+		in.Health = worstOf(in.Checks)
+		t.instances.set(id, in)
+	} else {
+		t.instances.del(id)
+	}
+	t.putChecks(old, in)
+	t.putAddr(old, in)
+	t.putService(old, in, bumped)
+	switch {
+	case durable:
+		t.durable[id] = struct{}{}
+	case bumped:
+		t.lazy[id] = struct{}{}
+	}
+	t.events = append(t.events, Event{Index: t.index, ID: id, Old: old, New: in})
+}
+
+func idOf(old, in *Instance) string {
+	if in != nil {
+		return in.ID
+	}
+	return old.ID
+}
+
+func worstOf(checks []*Check) Status {
+	h := Passing
+	for _, c := range checks {
+		h = h.Worse(c.Status)
+	}
+	return h
+}
+
+func (t *txn) putChecks(old, in *Instance) {
+	if old != nil {
+		for _, c := range old.Checks {
+			if t.checkOwner(c.ID) == old {
+				t.checks.del(c.ID)
+			}
+		}
+	}
+	if in != nil {
+		for _, c := range in.Checks {
+			t.checks.set(c.ID, in)
+		}
+	}
+}
+
+func (t *txn) putAddr(old, in *Instance) {
+	if old != nil && old.Addr.IsValid() && (in == nil || in.Addr != old.Addr) {
+		k := old.Addr.String()
+		ids, _ := t.addrs.get(k)
+		if i, ok := slices.BinarySearch(ids, old.ID); ok {
+			ids = slices.Delete(slices.Clone(ids), i, i+1)
+		}
+		if len(ids) == 0 {
+			t.addrs.del(k)
+		} else {
+			t.addrs.set(k, ids)
+		}
+	}
+	if in != nil && in.Addr.IsValid() {
+		k := in.Addr.String()
+		ids, _ := t.addrs.get(k)
+		if i, ok := slices.BinarySearch(ids, in.ID); !ok {
+			t.addrs.set(k, slices.Insert(slices.Clone(ids), i, in.ID))
+		}
+	}
+}
+
+func (t *txn) putService(old, in *Instance, bumped bool) {
+	if old != nil && (in == nil || in.Name != old.Name) {
+		t.editService(old.Name, bumped).remove(old.ID)
+	}
+	if in != nil {
+		t.editService(in.Name, bumped).upsert(in)
+	}
+}
+
+// editService returns a private copy of the named service, created if
+// missing. A visible change gives it the txn's index and a fresh Changed
+// channel; the old channel is closed once the snapshot is published.
+func (t *txn) editService(name string, bumped bool) *Service {
+	o := t.owned[name]
+	if o == nil {
+		old, _ := t.services.get(name)
+		svc := &Service{Name: name}
+		if old != nil {
+			*svc = *old
+			svc.Instances = slices.Clone(old.Instances)
+		} else {
+			svc.done = make(chan struct{})
+			t.catalogChanged = true
+		}
+		o = &ownedService{svc: svc, old: old}
+		t.owned[name] = o
+	}
+	if bumped {
+		o.svc.Index = t.index
+		if !o.bumped && o.old != nil {
+			t.closers = append(t.closers, o.old.done)
+			o.svc.done = make(chan struct{})
+		}
+		o.bumped = true
+	}
+	return o.svc
+}
+
+func (s *Service) upsert(in *Instance) {
+	i, ok := slices.BinarySearchFunc(s.Instances, in.ID, byID)
+	if ok {
+		s.Instances[i] = in
+	} else {
+		s.Instances = slices.Insert(s.Instances, i, in)
+	}
+}
+
+func (s *Service) remove(id string) {
+	if i, ok := slices.BinarySearchFunc(s.Instances, id, byID); ok {
+		s.Instances = slices.Delete(s.Instances, i, i+1)
+	}
+}
+
+func byID(in *Instance, id string) int { return cmpString(in.ID, id) }
+
+// finishServices stores the edited services, dropping empty ones, and
+// notes whether the catalog (service names and tags) changed.
+func (t *txn) finishServices() {
+	for name, o := range t.owned {
+		svc := o.svc
+		if len(svc.Instances) == 0 {
+			t.services.del(name)
+			if o.old != nil {
+				t.catalogChanged = true
+				if !o.bumped {
+					t.closers = append(t.closers, o.old.done)
+				}
+			}
+			continue
+		}
+		svc.Tags = unionTags(svc.Instances)
+		if o.old != nil && !slices.Equal(svc.Tags, o.old.Tags) {
+			t.catalogChanged = true
+		}
+		t.services.set(name, svc)
+	}
+}
+
+func unionTags(ins []*Instance) []string {
+	var tags []string
+	for _, in := range ins {
+		tags = append(tags, in.Tags...)
+	}
+	slices.Sort(tags)
+	return slices.Compact(tags)
+}
+
+// snapshot freezes the txn into the next snapshot. It returns the
+// channels to close once the snapshot is visible.
+func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
+	t.finishServices()
+	base := t.base
+	snap := &Snapshot{
+		index: t.index, node: base.node,
+		instances: t.instances.freeze(), services: t.services.freeze(),
+		checks: t.checks.freeze(), addrs: t.addrs.freeze(),
+		catalog: base.catalog, done: base.done,
+	}
+	closers := t.closers
+	if t.index != base.index {
+		snap.done = make(chan struct{})
+		closers = append(closers, base.done)
+	}
+	if t.catalogChanged {
+		snap.catalog = &catalogView{index: t.index, done: make(chan struct{})}
+		closers = append(closers, base.catalog.done)
+	}
+	return snap, closers
+}

@@ -1,0 +1,358 @@
+package store
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what one registration may carry. They keep a careless or
+// hostile client from growing the registry without bound.
+const (
+	MaxIDLen        = 128
+	MaxTags         = 64
+	MaxTagLen       = 255
+	MaxMetaKeys     = 64
+	MaxMetaKeyLen   = 128
+	MaxMetaValueLen = 512
+	MaxChecks       = 32
+	MaxOutputLen    = 4096 + 256
+	MaxTextLen      = 1024 // check names, notes, methods, header lines
+	MaxBodyLen      = 64 << 10
+	// MinInterval is the shortest check interval; shorter ones are
+	// raised to it, as Consul does.
+	MinInterval = time.Second
+	// DefaultTimeout is the timeout of HTTP and TCP checks without one.
+	DefaultTimeout = 10 * time.Second
+	// MaxDuration bounds every duration field, so arithmetic on them
+	// cannot overflow.
+	MaxDuration = 10 * 365 * 24 * time.Hour
+)
+
+// ValidName reports whether name is a valid service name (a DNS label) and
+// otherwise the rule it breaks.
+func ValidName(name string) error {
+	if name == "" {
+		return invalid("Name", "is required")
+	}
+	if len(name) > 63 {
+		return invalid("Name", "%q is %d characters long; a service name has at most 63", trunc(name), len(name))
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !isAlnum(c) && c != '-' {
+			return invalid("Name", "%q contains %q; a service name has only letters, digits and hyphens", trunc(name), rune(c))
+		}
+	}
+	if name[0] == '-' || name[len(name)-1] == '-' {
+		return invalid("Name", "%q starts or ends with a hyphen; a service name may not", name)
+	}
+	return nil
+}
+
+// ValidID reports whether id may name an instance or check: it appears in
+// URL paths, so it has no slash, no '?', no '#', no space or control
+// character, and at most MaxIDLen bytes.
+func ValidID(field, id string) error {
+	if id == "" {
+		return invalid(field, "is required")
+	}
+	if len(id) > MaxIDLen {
+		return invalid(field, "is %d bytes long; at most %d are allowed", len(id), MaxIDLen)
+	}
+	if !utf8.ValidString(id) {
+		return invalid(field, "is not valid UTF-8")
+	}
+	for _, r := range id {
+		if r == '/' || r == '?' || r == '#' || r == '%' || r == '\\' || unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return invalid(field, "%q contains %q; IDs may not contain '/', '?', '#', '%%', '\\', spaces or control characters", trunc(id), r)
+		}
+	}
+	return nil
+}
+
+// ParseAddress checks an instance address: an IPv4 or IPv6 literal or an
+// RFC 1123 hostname. A dotted-decimal form that is not valid IPv4 (such as
+// 300.1.1.1) is rejected rather than taken for a hostname.
+func ParseAddress(s string) (netip.Addr, error) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		if a.Zone() != "" {
+			return netip.Addr{}, invalid("Address", "%q has a zone; give an address without %%zone", s)
+		}
+		return a.Unmap(), nil
+	}
+	if strings.Contains(s, ":") {
+		return netip.Addr{}, invalid("Address", "%q is not a valid IPv6 address", trunc(s))
+	}
+	if allNumericLabels(s) {
+		return netip.Addr{}, invalid("Address", "%q looks like an IPv4 address but is not a valid one", trunc(s))
+	}
+	if err := validHostname(s); err != "" {
+		return netip.Addr{}, invalid("Address", "%q is neither an IP address nor a valid hostname: %s", trunc(s), err)
+	}
+	return netip.Addr{}, nil
+}
+
+func allNumericLabels(s string) bool {
+	for _, l := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if l == "" {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if l[i] < '0' || l[i] > '9' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func validHostname(s string) string {
+	s = strings.TrimSuffix(s, ".")
+	if s == "" {
+		return "it is empty"
+	}
+	if len(s) > 253 {
+		return "it is longer than 253 characters"
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" {
+			return "it has an empty label"
+		}
+		if len(l) > 63 {
+			return "a label is longer than 63 characters"
+		}
+		if l[0] == '-' || l[len(l)-1] == '-' {
+			return "a label starts or ends with a hyphen"
+		}
+		for i := 0; i < len(l); i++ {
+			if !isAlnum(l[i]) && l[i] != '-' {
+				return "labels have only letters, digits and hyphens"
+			}
+		}
+	}
+	return ""
+}
+
+func validTags(tags []string) error {
+	if len(tags) > MaxTags {
+		return invalid("Tags", "has %d tags; at most %d are allowed", len(tags), MaxTags)
+	}
+	for i, t := range tags {
+		f := "Tags[" + strconv.Itoa(i) + "]"
+		if t == "" {
+			return invalid(f, "is empty; tags must be non-empty")
+		}
+		if len(t) > MaxTagLen {
+			return invalid(f, "is %d bytes long; at most %d are allowed", len(t), MaxTagLen)
+		}
+		if !utf8.ValidString(t) || strings.ContainsFunc(t, unicode.IsControl) {
+			return invalid(f, "must be valid UTF-8 without control characters")
+		}
+	}
+	return nil
+}
+
+func validMeta(meta map[string]string) error {
+	if len(meta) > MaxMetaKeys {
+		return invalid("Meta", "has %d keys; at most %d are allowed", len(meta), MaxMetaKeys)
+	}
+	for k, v := range meta {
+		f := "Meta[" + strconv.Quote(trunc(k)) + "]"
+		if k == "" || len(k) > MaxMetaKeyLen {
+			return invalid("Meta", "key %q must be 1 to %d bytes long", trunc(k), MaxMetaKeyLen)
+		}
+		for i := 0; i < len(k); i++ {
+			if !isAlnum(k[i]) && k[i] != '-' && k[i] != '_' {
+				return invalid("Meta", "key %q may only contain letters, digits, '-' and '_'", trunc(k))
+			}
+		}
+		if strings.HasPrefix(strings.ToLower(k), "consul-") {
+			return invalid("Meta", "key %q uses the reserved prefix \"consul-\"", trunc(k))
+		}
+		if len(v) > MaxMetaValueLen {
+			return invalid(f, "is %d bytes long; at most %d are allowed", len(v), MaxMetaValueLen)
+		}
+	}
+	return nil
+}
+
+func validWeights(w *Weights) (Weights, error) {
+	if w == nil {
+		return Weights{Passing: 1, Warning: 1}, nil
+	}
+	if w.Passing < 1 || w.Passing > 65535 {
+		return Weights{}, invalid("Weights.Passing", "is %d; it must be between 1 and 65535", w.Passing)
+	}
+	if w.Warning < 0 || w.Warning > 65535 {
+		return Weights{}, invalid("Weights.Warning", "is %d; it must be between 0 and 65535", w.Warning)
+	}
+	return *w, nil
+}
+
+// buildCheck validates spec and returns the check it describes, with
+// defaults filled in. field prefixes field names in errors ("Checks[1].").
+func buildCheck(field string, spec CheckSpec) (*Check, error) {
+	c := &Check{
+		ID: spec.ID, Name: spec.Name, Notes: spec.Notes, ServiceID: spec.ServiceID,
+		HTTP: spec.HTTP, Method: spec.Method, Header: spec.Header, Body: spec.Body,
+		TLSSkipVerify: spec.TLSSkipVerify, TCP: spec.TCP, TTL: spec.TTL,
+		Interval: spec.Interval, Timeout: spec.Timeout,
+		SuccessBeforePassing:           spec.SuccessBeforePassing,
+		FailuresBeforeCritical:         spec.FailuresBeforeCritical,
+		DeregisterCriticalServiceAfter: spec.DeregisterCriticalServiceAfter,
+		Status:                         spec.Status, Output: spec.Output,
+	}
+	kinds := 0
+	for _, set := range []bool{spec.HTTP != "", spec.TCP != "", spec.TTL != 0} {
+		if set {
+			kinds++
+		}
+	}
+	switch {
+	case kinds == 0:
+		return nil, invalid(field+"HTTP", "a check needs one of HTTP, TCP or TTL; only HTTP, TCP and TTL checks are supported")
+	case kinds > 1:
+		return nil, invalid(field+"HTTP", "a check has exactly one of HTTP, TCP or TTL")
+	case spec.HTTP != "":
+		c.Kind = KindHTTP
+	case spec.TCP != "":
+		c.Kind = KindTCP
+	default:
+		c.Kind = KindTTL
+	}
+	if err := checkDurations(field, spec); err != nil {
+		return nil, err
+	}
+	if err := checkTarget(field, c); err != nil {
+		return nil, err
+	}
+	if err := checkText(field, c); err != nil {
+		return nil, err
+	}
+	c.statusGiven = c.Status != ""
+	if c.Status == "" {
+		c.Status = Critical
+	} else if !c.Status.Valid() {
+		return nil, invalid(field+"Status", "is %q; it must be passing, warning or critical", trunc(string(c.Status)))
+	}
+	if c.SuccessBeforePassing < 0 || c.SuccessBeforePassing > 1000 {
+		return nil, invalid(field+"SuccessBeforePassing", "is %d; it must be between 0 and 1000", c.SuccessBeforePassing)
+	}
+	if c.FailuresBeforeCritical < 0 || c.FailuresBeforeCritical > 1000 {
+		return nil, invalid(field+"FailuresBeforeCritical", "is %d; it must be between 0 and 1000", c.FailuresBeforeCritical)
+	}
+	return c, nil
+}
+
+func checkDurations(field string, spec CheckSpec) error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"Interval", spec.Interval}, {"Timeout", spec.Timeout}, {"TTL", spec.TTL},
+		{"DeregisterCriticalServiceAfter", spec.DeregisterCriticalServiceAfter}} {
+		if d.v < 0 || d.v > MaxDuration {
+			return invalid(field+d.name, "is %s; it must be between 0 and %s", d.v, MaxDuration)
+		}
+	}
+	if d := spec.DeregisterCriticalServiceAfter; d != 0 && d < time.Second {
+		return invalid(field+"DeregisterCriticalServiceAfter", "is %s; it must be at least 1s", d)
+	}
+	return nil
+}
+
+func checkTarget(field string, c *Check) error {
+	switch c.Kind {
+	case KindHTTP:
+		u, err := url.Parse(c.HTTP)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return invalid(field+"HTTP", "%q is not an http:// or https:// URL with a host", trunc(c.HTTP))
+		}
+		if c.Method == "" {
+			c.Method = "GET"
+		}
+		if !validToken(c.Method) {
+			return invalid(field+"Method", "%q is not an HTTP method", trunc(c.Method))
+		}
+	case KindTCP:
+		host, port, err := net.SplitHostPort(c.TCP)
+		if err != nil || host == "" {
+			return invalid(field+"TCP", "%q is not host:port", trunc(c.TCP))
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return invalid(field+"TCP", "%q has port %q; it must be 1 to 65535", trunc(c.TCP), port)
+		}
+	case KindTTL:
+		c.Interval, c.Timeout = 0, 0
+		c.Heartbeat = time.Time{}
+		return nil
+	}
+	if c.Interval == 0 {
+		return invalid(field+"Interval", "is required for %s checks", strings.ToUpper(string(c.Kind)))
+	}
+	c.Interval = max(c.Interval, MinInterval)
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	c.Timeout = min(c.Timeout, c.Interval)
+	return nil
+}
+
+func checkText(field string, c *Check) error {
+	for _, t := range []struct{ name, v string }{{"Name", c.Name}, {"Notes", c.Notes}, {"Method", c.Method}} {
+		if len(t.v) > MaxTextLen {
+			return invalid(field+t.name, "is %d bytes long; at most %d are allowed", len(t.v), MaxTextLen)
+		}
+	}
+	if len(c.Body) > MaxBodyLen {
+		return invalid(field+"Body", "is %d bytes long; at most %d are allowed", len(c.Body), MaxBodyLen)
+	}
+	if len(c.Header) > MaxMetaKeys {
+		return invalid(field+"Header", "has %d names; at most %d are allowed", len(c.Header), MaxMetaKeys)
+	}
+	for k, vs := range c.Header {
+		if !validToken(k) {
+			return invalid(field+"Header", "%q is not a valid header name", trunc(k))
+		}
+		for _, v := range vs {
+			if len(v) > MaxTextLen || strings.ContainsAny(v, "\r\n\x00") {
+				return invalid(field+"Header", "value of %q must be one line of at most %d bytes", trunc(k), MaxTextLen)
+			}
+		}
+	}
+	if len(c.Output) > MaxOutputLen {
+		c.Output = c.Output[:MaxOutputLen]
+	}
+	return nil
+}
+
+// validToken reports whether s is an RFC 7230 token (methods, header names).
+func validToken(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlnum(c) && !strings.ContainsRune("!#$%&'*+-.^_`|~", rune(c)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+// trunc keeps error messages one readable line however long the input.
+func trunc(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
