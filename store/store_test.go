@@ -1,0 +1,226 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestPersistAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Address: "10.0.0.5", Port: 8080, Tags: []string{"v1"},
+		Meta: map[string]string{"k": "v"}, Weights: &Weights{Passing: 5, Warning: 2},
+		Checks: []CheckSpec{{TTL: time.Minute, Status: Passing}, {ID: "h", HTTP: "http://10.0.0.5/", Interval: 2 * time.Second}}})
+	mustRegister(t, s, Registration{ID: "gone", Name: "web"})
+	if err := s.Deregister("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetCheckStatus("h", Warning, "slow"); err != nil {
+		t.Fatal(err)
+	}
+	idx := s.Snapshot().Index()
+	nodeID := s.Snapshot().Node().ID
+	closeChecked(t, s)
+
+	s2 := openTest(t, dir, nil)
+	snap := s2.Snapshot()
+	if snap.Index() <= idx {
+		t.Errorf("index after reopen %d, want > %d", snap.Index(), idx)
+	}
+	if snap.Node().ID != nodeID || len(nodeID) != 36 {
+		t.Errorf("node ID %q after reopen, want stable UUID %q", snap.Node().ID, nodeID)
+	}
+	if snap.Instance("gone") != nil {
+		t.Error("deregistered instance came back")
+	}
+	in := snap.Instance("web1")
+	if in == nil {
+		t.Fatal("web1 lost across reopen")
+	}
+	if in.Address != "10.0.0.5" || in.Port != 8080 || in.Tags[0] != "v1" || in.Meta["k"] != "v" || in.Weights != (Weights{5, 2}) {
+		t.Errorf("web1 changed across reopen: %+v", in)
+	}
+	h, _ := snap.Check("h")
+	if h == nil || h.Status != Warning || h.Output != "slow" {
+		t.Errorf("status of h lost across reopen: %+v", h)
+	}
+	if in.Health != Warning {
+		t.Errorf("health %s, want warning", in.Health)
+	}
+	ttl, _ := snap.Check("service:web1:1")
+	if ttl == nil || time.Since(ttl.Heartbeat) > time.Minute {
+		t.Errorf("TTL check did not get a fresh heartbeat: %+v", ttl)
+	}
+	if svc := snap.Service("web"); svc == nil || len(svc.Instances) != 1 {
+		t.Errorf("service web not rebuilt: %+v", svc)
+	}
+}
+
+func TestIndexMonotonicAcrossReopen(t *testing.T) {
+	dir := t.TempDir()
+	var last uint64
+	for round := 0; round < 4; round++ {
+		s := openTest(t, dir, nil)
+		if got := s.Snapshot().Index(); got <= last || got < 1 {
+			t.Fatalf("round %d: index %d after reopen, want > %d", round, got, last)
+		}
+		for i := 0; i < 5; i++ {
+			id := fmt.Sprintf("r%d-w%d", round, i)
+			mustRegister(t, s, Registration{Name: "web", ID: id, Checks: []CheckSpec{{TTL: time.Minute}}})
+			prev := s.Snapshot().Index()
+			if err := s.UpdateTTL("service:"+id, Passing, "ok"); err != nil {
+				t.Fatal(err)
+			}
+			if got := s.Snapshot().Index(); got <= prev {
+				t.Fatalf("status change did not advance index: %d → %d", prev, got)
+			}
+		}
+		last = s.Snapshot().Index()
+		// Simulate a crash: close the file under the committer so status
+		// changes are never flushed; the index must still not go backwards.
+		crash(s)
+	}
+}
+
+func TestConcurrentWrites(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 20; i++ {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				if _, err := s.Register(Registration{ID: id, Name: fmt.Sprintf("svc%d", w%4), Port: i}); err != nil {
+					errs <- err
+					return
+				}
+				if i%2 == 1 {
+					if err := s.Deregister(id); err != nil {
+						errs <- err
+						return
+					}
+				}
+				_ = s.Snapshot().Services()
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	check := func(s *Store) {
+		snap := s.Snapshot()
+		if n := snap.InstanceCount(); n != 160 {
+			t.Fatalf("%d instances, want 160", n)
+		}
+		total := 0
+		for _, svc := range snap.Services() {
+			total += len(svc.Instances)
+		}
+		if total != 160 {
+			t.Fatalf("services hold %d instances, want 160", total)
+		}
+	}
+	check(s)
+	closeChecked(t, s)
+	check(openTest(t, dir, nil))
+}
+
+func TestSecondOpenIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	openTest(t, dir, nil)
+	start := time.Now()
+	_, err := Open(Options{Dir: dir, LockTimeout: 300 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) {
+		t.Fatalf("second open: %v, want ErrLocked", err)
+	}
+	if !strings.Contains(err.Error(), "locked by another beacon") || !strings.Contains(err.Error(), "beacon.db") {
+		t.Errorf("message does not name the lock: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("second open took %s", d)
+	}
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	closeChecked(t, s)
+	db, err := bolt.Open(filepath.Join(dir, "beacon.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion+1)) })
+	db.Close()
+	_, err = Open(Options{Dir: dir})
+	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), "schema version 2") {
+		t.Fatalf("got %v, want ErrSchemaNewer naming the version", err)
+	}
+}
+
+func TestDamagedDatabase(t *testing.T) {
+	cases := map[string]func(path string) error{
+		"garbage": func(p string) error { return os.WriteFile(p, []byte(strings.Repeat("not a database ", 1000)), 0o600) },
+		"truncated": func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, b[:100], 0o600)
+		},
+		"bad record": func(p string) error {
+			db, err := bolt.Open(p, 0o600, nil)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			return db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketInstances).Put([]byte("x"), []byte("{")) })
+		},
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			s := openTest(t, dir, nil)
+			mustRegister(t, s, Registration{Name: "web"})
+			closeChecked(t, s)
+			if err := damage(filepath.Join(dir, "beacon.db")); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Open(Options{Dir: dir, LockTimeout: time.Second})
+			if err == nil {
+				t.Fatal("damaged database opened without error")
+			}
+			if !strings.Contains(err.Error(), "beacon.db") {
+				t.Errorf("error does not name the file: %v", err)
+			}
+		})
+	}
+}
+
+func TestStatusFlushedWithoutClose(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute}}})
+	if err := s.UpdateTTL("service:w", Warning, "flushed"); err != nil {
+		t.Fatal(err)
+	}
+	// The flush interval in tests is 50ms; the bound on disk is one interval.
+	time.Sleep(300 * time.Millisecond)
+	crash(s)
+	c, _ := openTest(t, dir, nil).Snapshot().Check("service:w")
+	if c == nil || c.Status != Warning || c.Output != "flushed" {
+		t.Fatalf("status change not on disk after the flush interval: %+v", c)
+	}
+}

@@ -1,0 +1,186 @@
+package store
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+)
+
+func TestCheckLifecycle(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, Status: Passing}}})
+
+	steps := []struct {
+		name   string
+		do     func() error
+		err    error
+		health Status
+	}{
+		{"add http check", func() error {
+			return s.RegisterCheck(CheckSpec{ServiceID: "web1", Name: "http", HTTP: "http://x/", Interval: time.Second, Status: Warning})
+		}, nil, Warning},
+		{"check on unknown instance", func() error {
+			return s.RegisterCheck(CheckSpec{ServiceID: "nope", Name: "c", TTL: time.Second})
+		}, ErrNotFound, Warning},
+		{"check without service", func() error { return s.RegisterCheck(CheckSpec{Name: "c", TTL: time.Second}) }, ErrInvalid, Warning},
+		{"ttl fail", func() error { return s.UpdateTTL("service:web1", Critical, "down") }, nil, Critical},
+		{"ttl pass", func() error { return s.UpdateTTL("service:web1", Passing, "") }, nil, Warning},
+		{"ttl update on http check", func() error { return s.UpdateTTL("http", Passing, "") }, ErrInvalid, Warning},
+		{"ttl unknown check", func() error { return s.UpdateTTL("nope", Passing, "") }, ErrNotFound, Warning},
+		{"health result", func() error { return s.SetCheckStatus("http", Passing, "200 OK") }, nil, Passing},
+		{"maintenance on", func() error { return s.SetMaintenance("web1", true, "") }, nil, Critical},
+		{"maintenance unknown", func() error { return s.SetMaintenance("nope", true, "") }, ErrNotFound, Critical},
+		{"maintenance off", func() error { return s.SetMaintenance("web1", false, "") }, nil, Passing},
+		{"maintenance off again", func() error { return s.SetMaintenance("web1", false, "") }, nil, Passing},
+		{"deregister check", func() error { return s.DeregisterCheck("http") }, nil, Passing},
+		{"deregister unknown check", func() error { return s.DeregisterCheck("http") }, ErrNotFound, Passing},
+		{"deregister unknown instance", func() error { return s.Deregister("nope") }, ErrNotFound, Passing},
+	}
+	for _, st := range steps {
+		before := s.Snapshot()
+		err := st.do()
+		if st.err == nil && err != nil || st.err != nil && !errors.Is(err, st.err) {
+			t.Fatalf("%s: err = %v, want %v", st.name, err, st.err)
+		}
+		if err != nil && s.Snapshot() != before {
+			t.Errorf("%s: failed write published a snapshot", st.name)
+		}
+		if h := s.Snapshot().Instance("web1").Health; h != st.health {
+			t.Errorf("%s: health %s, want %s", st.name, h, st.health)
+		}
+	}
+	c, _ := s.Snapshot().Check("service:web1")
+	if c == nil || c.Status != Passing {
+		t.Fatalf("TTL check = %+v", c)
+	}
+}
+
+func TestMaintenanceCheckShape(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "web1", Name: "web"})
+	if err := s.SetMaintenance("web1", true, "deploying"); err != nil {
+		t.Fatal(err)
+	}
+	c, in := s.Snapshot().Check("_service_maintenance:web1")
+	if c == nil || c.Name != "Service Maintenance Mode" || c.Notes != "deploying" || c.Status != Critical || c.ServiceID != "web1" {
+		t.Fatalf("maintenance check = %+v", c)
+	}
+	// Re-registering keeps maintenance mode even with replace-existing-checks.
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", ReplaceExistingChecks: true})
+	if c, _ := s.Snapshot().Check("_service_maintenance:web1"); c == nil || in.Health != Critical {
+		t.Error("re-registration dropped maintenance mode")
+	}
+}
+
+func TestReRegisterKeepsStatus(t *testing.T) {
+	s := openTest(t, "", nil)
+	spec := CheckSpec{ID: "h", HTTP: "http://x/", Interval: time.Second}
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Checks: []CheckSpec{spec, {ID: "t", TTL: time.Minute}}})
+	if err := s.SetCheckStatus("h", Passing, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Port: 81, Checks: []CheckSpec{spec}})
+	in := s.Snapshot().Instance("web1")
+	if len(in.Checks) != 2 {
+		t.Fatalf("without replace-existing-checks the TTL check must stay: %d checks", len(in.Checks))
+	}
+	if c, _ := s.Snapshot().Check("h"); c.Status != Passing || c.Output != "ok" {
+		t.Errorf("re-registration reset the status: %+v", c)
+	}
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Checks: []CheckSpec{spec}, ReplaceExistingChecks: true})
+	if in := s.Snapshot().Instance("web1"); len(in.Checks) != 1 {
+		t.Errorf("replace-existing-checks kept %d checks, want 1", len(in.Checks))
+	}
+	spec.HTTP = "http://y/"
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Checks: []CheckSpec{spec}})
+	if c, _ := s.Snapshot().Check("h"); c.Status != Critical {
+		t.Errorf("a check with a new target kept its old status: %+v", c)
+	}
+}
+
+func TestRenameMovesInstance(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "x", Name: "old", Address: "10.0.0.1"})
+	mustRegister(t, s, Registration{ID: "x", Name: "new", Address: "10.0.0.2"})
+	snap := s.Snapshot()
+	if snap.Service("old") != nil {
+		t.Error("old service still present")
+	}
+	if svc := snap.Service("new"); svc == nil || len(svc.Instances) != 1 {
+		t.Errorf("new service = %+v", svc)
+	}
+	if got := snap.InstancesAt(netip.MustParseAddr("10.0.0.1")); len(got) != 0 {
+		t.Errorf("old address still indexed: %v", got)
+	}
+	if got := snap.InstancesAt(netip.MustParseAddr("10.0.0.2")); len(got) != 1 || got[0].ID != "x" {
+		t.Errorf("new address not indexed: %v", got)
+	}
+}
+
+func TestReapCriticalInstances(t *testing.T) {
+	clk := newClock()
+	s := openTest(t, "", clk.Now)
+	mustRegister(t, s, Registration{ID: "doomed", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, DeregisterCriticalServiceAfter: 10 * time.Second}}})
+	mustRegister(t, s, Registration{ID: "healthy", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, Status: Passing, DeregisterCriticalServiceAfter: 10 * time.Second}}})
+	clk.Add(9 * time.Second)
+	time.Sleep(400 * time.Millisecond)
+	if s.Snapshot().Instance("doomed") == nil {
+		t.Fatal("reaped before its time")
+	}
+	clk.Add(2 * time.Second)
+	deadline := time.Now().Add(3 * time.Second)
+	for s.Snapshot().Instance("doomed") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("critical instance not reaped within a second of its deadline")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if s.Snapshot().Instance("healthy") == nil {
+		t.Error("passing instance was reaped")
+	}
+}
+
+func TestExpireTTL(t *testing.T) {
+	clk := newClock()
+	s := openTest(t, "", clk.Now)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: 10 * time.Second, Status: Passing}}})
+	clk.Add(5 * time.Second)
+	if err := s.ExpireTTL("service:w"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Snapshot().Check("service:w"); c.Status != Passing {
+		t.Fatal("expired before the TTL passed")
+	}
+	if err := s.UpdateTTL("service:w", Passing, ""); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(9 * time.Second)
+	s.ExpireTTL("service:w")
+	if c, _ := s.Snapshot().Check("service:w"); c.Status != Passing {
+		t.Fatal("a heartbeat did not extend the TTL")
+	}
+	clk.Add(2 * time.Second)
+	s.ExpireTTL("service:w")
+	c, _ := s.Snapshot().Check("service:w")
+	if c.Status != Critical || c.Output == "" {
+		t.Fatalf("after the TTL: %+v", c)
+	}
+}
+
+func TestCommitFailureChangesNothing(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "a", Name: "web"})
+	before := s.Snapshot()
+	s.db.Close() // every later commit fails as a full or broken disk would
+	if _, err := s.Register(Registration{ID: "b", Name: "web"}); err == nil {
+		t.Fatal("register succeeded with the database closed")
+	}
+	if err := s.Deregister("a"); err == nil {
+		t.Fatal("deregister succeeded with the database closed")
+	}
+	if s.Snapshot() != before {
+		t.Error("a failed commit changed the published snapshot")
+	}
+	crash(s)
+}
