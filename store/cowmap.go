@@ -3,7 +3,6 @@ package store
 import (
 	"hash/maphash"
 	"iter"
-	"slices"
 )
 
 // cowShards is the number of shards of a cowMap. A write copies the shard
@@ -49,16 +48,6 @@ func (m cowMap[V]) all() iter.Seq2[string, V] {
 			}
 		}
 	}
-}
-
-// sortedKeys returns the keys in order.
-func (m cowMap[V]) sortedKeys() []string {
-	keys := make([]string, 0, m.n)
-	for k := range m.all() {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // cowEdit is a private, mutable copy of a cowMap: it copies the shard
