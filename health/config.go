@@ -1,0 +1,134 @@
+package health
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// Store is what health needs from the registry; *store.Store satisfies it.
+type Store interface {
+	Snapshot() *store.Snapshot
+	Subscribe() *store.Subscription
+	SetCheckStatus(id string, s store.Status, output string) error
+	ExpireTTL(id string) error
+}
+
+// Defaults of Config.
+const (
+	// DefaultWorkers bounds the checks running at once. 10,000 checks at
+	// a 10 s interval are 1,000 runs a second; at the 1–10 ms a healthy
+	// target takes that needs 1–10 workers, so 128 leaves room for about
+	// 120 targets that hang for their whole timeout without delaying the
+	// rest, while capping the goroutines, sockets and buffers checks can
+	// hold at once. Size it as rate × latency plus hung checks × timeout
+	// ÷ interval when you expect more.
+	DefaultWorkers = 128
+	// DefaultOutputInterval is how often at most an output that changed
+	// without a status change is written for one check. Outputs that carry
+	// a timestamp or counter would otherwise write to the store (and wake
+	// every blocking query on that service) on every run.
+	DefaultOutputInterval = 30 * time.Second
+)
+
+// Config configures a Scheduler. Zero fields take the defaults their
+// comments name; fill applies them.
+type Config struct {
+	// Workers is the most checks that run at once; default DefaultWorkers
+	// (128), whose comment says why.
+	Workers int
+	// Logger receives the scheduler's logs; default slog.Default().
+	Logger *slog.Logger
+	// Registerer receives beacon_health_checks_total,
+	// beacon_health_check_duration_seconds and beacon_instances; nil
+	// registers none.
+	Registerer prometheus.Registerer
+	// Now returns the time; default time.Now. Tests inject a clock that
+	// runs ahead instead of sleeping.
+	Now func() time.Time
+	// OutputInterval is how often at most a changed output with an
+	// unchanged status is written per check; default
+	// DefaultOutputInterval (30s). Status changes are written at once.
+	OutputInterval time.Duration
+	// Transport carries HTTP checks; default a transport shared by every
+	// check (see newTransport) with keep-alives and bounded idle pools.
+	Transport http.RoundTripper
+	// InsecureTransport carries HTTP checks with TLSSkipVerify; default a
+	// second shared transport that skips certificate verification, kept
+	// apart so that no verified check reuses an unverified connection.
+	InsecureTransport http.RoundTripper
+	// Dial opens the connections of TCP checks; default
+	// (&net.Dialer{}).DialContext. The check's timeout reaches it through
+	// ctx.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// ObserveLateness, when set, is told for every run how long after its
+	// planned time it started (the first run of a check is planned for
+	// the moment the scheduler learns of it). It is called from worker
+	// goroutines, so it must be safe for concurrent use and quick; nil
+	// observes nothing.
+	ObserveLateness func(kind store.Kind, late time.Duration)
+}
+
+// fill applies the defaults and reports the transports it created, which
+// Run closes when it returns.
+func (c *Config) fill() (owned []*http.Transport) {
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.OutputInterval <= 0 {
+		c.OutputInterval = DefaultOutputInterval
+	}
+	if c.Transport == nil {
+		t := newTransport(false)
+		c.Transport, owned = t, append(owned, t)
+	}
+	if c.InsecureTransport == nil {
+		t := newTransport(true)
+		c.InsecureTransport, owned = t, append(owned, t)
+	}
+	if c.Dial == nil {
+		c.Dial = (&net.Dialer{}).DialContext
+	}
+	return owned
+}
+
+// newTransport builds the transport HTTP checks share. Unlike Consul,
+// which opens a new connection for every run, it keeps connections
+// alive: at 1,000 checks a second a handshake per check would cost more
+// CPU than the checks themselves. The idle timeout covers the common
+// 10 s interval, so a target checked on its own keeps its connection;
+// the idle pools are bounded so that 10,000 targets do not pin 10,000
+// sockets. A target that closes an idle connection just as it is reused
+// costs no false failure for GET and HEAD checks: the transport retries
+// such requests on a fresh connection. Proxies from the environment are ignored on purpose:
+// checks go straight to the instance.
+func newTransport(skipVerify bool) *http.Transport {
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:            dialer.DialContext,
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           512,
+		MaxIdleConnsPerHost:    32,
+		IdleConnTimeout:        20 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		ExpectContinueTimeout:  time.Second,
+		MaxResponseHeaderBytes: 64 << 10,
+		// Only the body's first bytes are shown, as sent; asking for
+		// gzip would spend CPU inflating bodies nobody reads.
+		DisableCompression: true,
+		TLSClientConfig:    &tls.Config{InsecureSkipVerify: skipVerify}, //nolint:gosec // only for checks that ask for it
+	}
+}

@@ -1,0 +1,115 @@
+package health
+
+import (
+	"container/heap"
+	"context"
+	"time"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// entry is one check the scheduler runs. The Run goroutine owns the
+// scheduling fields; the worker running the check owns counts and
+// lastWrite for the length of a run (runs of one entry never overlap, and
+// the hand-over goes through channels).
+type entry struct {
+	id       string
+	instance string
+	kind     store.Kind
+	spec     *store.Check // as last reconciled; for spotting config changes
+	checker  Checker      // nil for TTL checks
+	interval time.Duration
+	timeout  time.Duration
+	// phase places the check's runs after the first at the times t with
+	// t ≡ phase (mod interval): each check keeps an exact period, and
+	// random phases spread all checks evenly over their interval.
+	phase time.Duration
+
+	next    time.Time // planned start; for TTL checks the deadline
+	index   int       // position in the queue, -1 when not queued
+	running bool
+	removed bool
+	ctx     context.Context // cancelled when the check goes or changes
+	cancel  context.CancelFunc
+
+	// Owned by the worker during a run.
+	counts    thresholds
+	lastWrite time.Time
+}
+
+// slotAfter returns the first time at or after t at the entry's phase.
+func (e *entry) slotAfter(t time.Time) time.Time {
+	iv := int64(e.interval)
+	rem := (t.UnixNano() - int64(e.phase)) % iv
+	if rem < 0 {
+		rem += iv
+	}
+	if rem == 0 {
+		return t
+	}
+	return t.Add(time.Duration(iv - rem))
+}
+
+// afterRun plans the run that follows one planned at planned, at the
+// entry's phase. The gap to the second run is between a tenth of the
+// interval and 1.1 intervals, so no gap is much longer than the interval
+// DNS TTLs are capped by; later gaps are exactly one interval. A run that
+// started late is not caught up on: the next slot after now follows.
+func (e *entry) afterRun(planned, now time.Time) time.Time {
+	t := planned.Add(e.interval / 10)
+	if now.After(t) {
+		t = now
+	}
+	return e.slotAfter(t)
+}
+
+// queue is a min-heap of entries by next start: one timer for the
+// earliest drives every check, instead of a sleeping goroutine per check.
+type queue []*entry
+
+func (q queue) Len() int           { return len(q) }
+func (q queue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q queue) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+
+func (q *queue) Push(x any) {
+	e := x.(*entry)
+	e.index = len(*q)
+	*q = append(*q, e)
+}
+
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*q = old[:len(old)-1]
+	e.index = -1
+	return e
+}
+
+// schedule queues e at t, or moves it there if queued already.
+func (q *queue) schedule(e *entry, t time.Time) {
+	e.next = t
+	if e.index >= 0 {
+		heap.Fix(q, e.index)
+		return
+	}
+	heap.Push(q, e)
+}
+
+// unschedule takes e off the queue if it is on it.
+func (q *queue) unschedule(e *entry) {
+	if e.index >= 0 {
+		heap.Remove(q, e.index)
+	}
+}
+
+// peek returns the earliest entry, or nil.
+func (q queue) peek() *entry {
+	if len(q) == 0 {
+		return nil
+	}
+	return q[0]
+}

@@ -1,0 +1,271 @@
+package health
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"maps"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// Scheduler runs every HTTP, TCP and TTL check in the store. It learns of
+// checks only from the store's change feed and writes results back
+// through the store. One goroutine (Run) owns the queue; checks run on at
+// most Config.Workers goroutines at a time.
+type Scheduler struct {
+	cfg     Config
+	st      Store
+	log     *slog.Logger
+	met     *metrics
+	owned   []*http.Transport
+	started atomic.Bool
+
+	// Owned by the Run goroutine.
+	entries    map[string]*entry   // by check ID
+	byInstance map[string][]*entry // by instance ID
+	queue      queue
+	busy       int
+
+	done chan *entry // runs that ended; capacity Workers, so never blocks
+	wg   sync.WaitGroup
+}
+
+// New returns a Scheduler for st. When cfg.Registerer is set it registers
+// the health metrics and the beacon_instances collector (see
+// NewInstancesCollector) on it, so register neither again.
+func New(cfg Config, st Store) *Scheduler {
+	owned := cfg.fill()
+	s := &Scheduler{
+		cfg: cfg, st: st, log: cfg.Logger, owned: owned,
+		met:        newMetrics(cfg.Registerer),
+		entries:    map[string]*entry{},
+		byInstance: map[string][]*entry{},
+		done:       make(chan *entry, cfg.Workers),
+	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(NewInstancesCollector(st))
+	}
+	return s
+}
+
+// errRunning reports a second call of Run.
+var errRunning = errors.New("health: Scheduler.Run called more than once")
+
+// Run runs checks until ctx is done, then stops every running check and
+// waits for it. It returns nil then; it may be called once.
+func (s *Scheduler) Run(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errRunning
+	}
+	// Subscribe before taking the snapshot, so no change falls between.
+	sub := s.st.Subscribe()
+	defer sub.Close()
+	runCtx, stop := context.WithCancel(ctx)
+	defer func() {
+		stop()
+		s.wg.Wait()
+		for _, t := range s.owned {
+			t.CloseIdleConnections()
+		}
+	}()
+	s.reconcileAll(runCtx, s.st.Snapshot())
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		s.dispatch()
+		s.arm(timer)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-sub.Ready():
+			events, resync := sub.Next()
+			s.apply(runCtx, events, resync)
+		case e := <-s.done:
+			s.finished(e)
+		case <-timer.C:
+		}
+	}
+}
+
+// dispatch starts every due check while workers are free. Due checks
+// beyond that wait in the queue, in order, and start late.
+func (s *Scheduler) dispatch() {
+	now := s.cfg.Now()
+	for s.busy < s.cfg.Workers {
+		e := s.queue.peek()
+		if e == nil || e.next.After(now) {
+			return
+		}
+		s.queue.unschedule(e)
+		e.running = true
+		s.busy++
+		s.wg.Add(1)
+		go s.work(e, e.next)
+	}
+}
+
+// arm sets the timer for the earliest queued check. With every worker
+// busy no timer is needed: the next run to end wakes the loop.
+func (s *Scheduler) arm(timer *time.Timer) {
+	e := s.queue.peek()
+	if e == nil || s.busy >= s.cfg.Workers {
+		timer.Stop()
+		return
+	}
+	timer.Reset(max(e.next.Sub(s.cfg.Now()), 0))
+}
+
+// apply reconciles the instances a batch of events names with the latest
+// snapshot, or everything after a resync.
+func (s *Scheduler) apply(ctx context.Context, events []store.Event, resync bool) {
+	snap := s.st.Snapshot()
+	if resync {
+		s.reconcileAll(ctx, snap)
+		return
+	}
+	seen := make(map[string]bool, len(events))
+	for _, ev := range events {
+		if !seen[ev.ID] {
+			seen[ev.ID] = true
+			s.reconcile(ctx, ev.ID, snap)
+		}
+	}
+}
+
+func (s *Scheduler) reconcileAll(ctx context.Context, snap *store.Snapshot) {
+	for _, id := range slices.Collect(maps.Keys(s.byInstance)) {
+		if snap.Instance(id) == nil {
+			s.reconcile(ctx, id, snap)
+		}
+	}
+	for _, svc := range snap.Services() {
+		for _, in := range svc.Instances {
+			s.reconcile(ctx, in.ID, snap)
+		}
+	}
+}
+
+// reconcile makes the entries of instance id match its checks in snap:
+// new checks are added and run at once, changed ones restart, removed
+// ones stop.
+func (s *Scheduler) reconcile(ctx context.Context, id string, snap *store.Snapshot) {
+	var keep []*entry
+	if in := snap.Instance(id); in != nil {
+		for _, c := range in.Checks {
+			if c.Kind == store.KindHTTP || c.Kind == store.KindTCP || c.Kind == store.KindTTL {
+				keep = append(keep, s.upsert(ctx, c, id))
+			}
+		}
+	}
+	for _, e := range s.byInstance[id] {
+		if !slices.Contains(keep, e) {
+			s.remove(e)
+		}
+	}
+	if len(keep) == 0 {
+		delete(s.byInstance, id)
+		return
+	}
+	s.byInstance[id] = keep
+}
+
+// upsert returns the entry of check c, creating or replacing it when c is
+// new or its configuration changed.
+func (s *Scheduler) upsert(ctx context.Context, c *store.Check, instance string) *entry {
+	e := s.entries[c.ID]
+	if e != nil && e.instance == instance && (e.spec == c || sameConfig(e.spec, c)) {
+		e.spec = c
+		if c.Kind == store.KindTTL && !e.running {
+			s.timeTTL(e, c, false)
+		}
+		return e
+	}
+	if e != nil {
+		s.remove(e)
+		s.dropFromInstance(e)
+	}
+	e = s.newEntry(ctx, c, instance)
+	s.entries[c.ID] = e
+	if c.Kind == store.KindTTL {
+		s.timeTTL(e, c, false)
+	} else {
+		s.queue.schedule(e, s.cfg.Now()) // the first run is right away
+	}
+	return e
+}
+
+func (s *Scheduler) newEntry(ctx context.Context, c *store.Check, instance string) *entry {
+	e := &entry{id: c.ID, instance: instance, kind: c.Kind, spec: c, index: -1,
+		interval: c.Interval, timeout: c.Timeout, counts: newThresholds(c)}
+	e.ctx, e.cancel = context.WithCancel(ctx)
+	switch c.Kind {
+	case store.KindHTTP:
+		rt := s.cfg.Transport
+		if c.TLSSkipVerify {
+			rt = s.cfg.InsecureTransport
+		}
+		e.checker = newHTTPChecker(c, rt)
+	case store.KindTCP:
+		e.checker = newTCPChecker(c, s.cfg.Dial)
+	}
+	if e.interval > 0 {
+		e.phase = time.Duration(rand.Int64N(int64(e.interval)))
+	}
+	return e
+}
+
+// remove stops e: it leaves the queue, a run in flight is cancelled and
+// its result dropped.
+func (s *Scheduler) remove(e *entry) {
+	e.removed = true
+	e.cancel()
+	s.queue.unschedule(e)
+	if s.entries[e.id] == e {
+		delete(s.entries, e.id)
+	}
+}
+
+// dropFromInstance forgets e in the index of its instance, for a check
+// that moved to another instance.
+func (s *Scheduler) dropFromInstance(e *entry) {
+	list := slices.DeleteFunc(slices.Clone(s.byInstance[e.instance]), func(x *entry) bool { return x == e })
+	if len(list) == 0 {
+		delete(s.byInstance, e.instance)
+		return
+	}
+	s.byInstance[e.instance] = list
+}
+
+// finished takes back a run that ended and plans the entry's next one.
+func (s *Scheduler) finished(e *entry) {
+	s.busy--
+	e.running = false
+	if e.removed {
+		return
+	}
+	if e.kind == store.KindTTL {
+		if c, _ := s.st.Snapshot().Check(e.id); c != nil {
+			s.timeTTL(e, c, true)
+		}
+		return
+	}
+	s.queue.schedule(e, e.afterRun(e.next, s.cfg.Now()))
+}
+
+// sameConfig reports whether two versions of a check run the same way,
+// so that a status change or a re-registration does not restart it.
+func sameConfig(a, b *store.Check) bool {
+	return a.Kind == b.Kind && a.HTTP == b.HTTP && a.Method == b.Method && a.Body == b.Body &&
+		a.TLSSkipVerify == b.TLSSkipVerify && a.TCP == b.TCP && a.TTL == b.TTL &&
+		a.Interval == b.Interval && a.Timeout == b.Timeout &&
+		a.SuccessBeforePassing == b.SuccessBeforePassing &&
+		a.FailuresBeforeCritical == b.FailuresBeforeCritical &&
+		maps.EqualFunc(a.Header, b.Header, slices.Equal)
+}
