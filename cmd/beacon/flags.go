@@ -1,0 +1,100 @@
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+)
+
+// serveConfig is what `beacon serve` runs with, after flags, environment
+// and validation. The defaults are those of DESIGN.md.
+type serveConfig struct {
+	DataDir     string
+	DNSAddr     string
+	HTTPAddr    string
+	Domain      string // lower-case, without the trailing dot
+	Datacenter  string
+	TTL         time.Duration
+	WarningTTL  time.Duration
+	NegativeTTL time.Duration
+	OnlyPassing bool
+	Recursors   []string // each host:port
+	Node        string
+	Advertise   string
+	Token       string // from -token, or read from -token-file
+	TokenFile   string
+	TLSCert     string
+	TLSKey      string
+	TLS         *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
+	LogLevel    slog.Level
+}
+
+// serveFlags defines every `serve` flag on fs, filling cfg.
+func serveFlags(fs *flagSet, cfg *serveConfig) {
+	host, _ := os.Hostname()
+	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of beacon.db (created if missing)")
+	fs.StringVar(&cfg.DNSAddr, "dns-addr", "127.0.0.1:8600", "UDP and TCP listen address for DNS")
+	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8500", "HTTP API listen address")
+	fs.StringVar(&cfg.Domain, "domain", "service.local", "the zone served")
+	fs.StringVar(&cfg.Datacenter, "datacenter", "dc1", "datacenter name in Consul-style responses")
+	fs.DurationVar(&cfg.TTL, "ttl", 30*time.Second, "DNS TTL for records of passing instances")
+	fs.DurationVar(&cfg.WarningTTL, "warning-ttl", 5*time.Second, "DNS TTL when any instance in the answer is warning")
+	fs.DurationVar(&cfg.NegativeTTL, "negative-ttl", 5*time.Second, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
+	fs.BoolVar(&cfg.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
+	fs.Var((*listFlag)(&cfg.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
+	fs.StringVar(&cfg.Node, "node", host, "node name reported in Consul-style responses")
+	fs.StringVar(&cfg.Advertise, "advertise", "127.0.0.1", "address used for an instance registered without one")
+	fs.StringVar(&cfg.Token, "token", "", "when set, every API call except /v1/status/*, /healthz and /metrics needs it")
+	fs.StringVar(&cfg.TokenFile, "token-file", "", "read the token from this `file`")
+	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
+	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
+	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log level: debug, info, warn or error")
+}
+
+// parseServe reads the serve configuration from args, then the
+// environment for each flag not on the command line, and validates it.
+func parseServe(fs *flagSet, args []string, getenv env) (*serveConfig, error) {
+	cfg := &serveConfig{LogLevel: slog.LevelInfo}
+	serveFlags(fs, cfg)
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("serve takes no arguments, got %q", fs.Arg(0))
+	}
+	src, err := applyEnv(fs.FlagSet, getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(src); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// levelFlag is the -log-level flag.
+type levelFlag slog.Level
+
+func (l *levelFlag) String() string { return strings.ToLower(slog.Level(*l).String()) }
+
+func (l *levelFlag) Set(v string) error {
+	switch strings.ToLower(v) {
+	case "debug":
+		*l = levelFlag(slog.LevelDebug)
+	case "info":
+		*l = levelFlag(slog.LevelInfo)
+	case "warn", "warning":
+		*l = levelFlag(slog.LevelWarn)
+	case "error":
+		*l = levelFlag(slog.LevelError)
+	default:
+		return fmt.Errorf("%q is not a log level; use debug, info, warn or error", v)
+	}
+	return nil
+}
+
+var _ flag.Value = (*levelFlag)(nil)
