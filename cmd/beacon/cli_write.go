@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+)
+
+// The client subcommands that change one instance or check.
+
+func runDeregister(ctx context.Context, std streams, args []string) int {
+	return clientCommand{
+		name: "deregister", synopsis: "ID [flags]", arg: "ID",
+		act: func(ctx context.Context, c *client, out output, args []string) error {
+			id := args[0]
+			if err := c.do(ctx, "PUT", "/v1/agent/service/deregister/"+url.PathEscape(id), nil, nil, nil); err != nil {
+				return fmt.Errorf("deregister %s: %w", id, err)
+			}
+			return out.result(map[string]string{"ID": id}, "deregistered "+id)
+		},
+	}.run(ctx, std, args)
+}
+
+func runMaint(ctx context.Context, std streams, args []string) int {
+	var disable bool
+	var reason string
+	return clientCommand{
+		name: "maint", synopsis: "ID [-disable] [-reason R] [flags]", arg: "ID",
+		flags: func(fs *flagSet) {
+			fs.BoolVar(&disable, "disable", false, "take the instance out of maintenance mode")
+			fs.StringVar(&reason, "reason", "", "why the instance is in maintenance (shown as the check's notes)")
+		},
+		act: func(ctx context.Context, c *client, out output, args []string) error {
+			id := args[0]
+			q := url.Values{"enable": {fmt.Sprint(!disable)}}
+			if reason != "" {
+				q.Set("reason", reason)
+			}
+			if err := c.do(ctx, "PUT", "/v1/agent/service/maintenance/"+url.PathEscape(id), q, nil, nil); err != nil {
+				return fmt.Errorf("maint %s: %w", id, err)
+			}
+			state := "on"
+			if disable {
+				state = "off"
+			}
+			return out.result(map[string]any{"ID": id, "Maintenance": !disable}, id+": maintenance "+state)
+		},
+	}.run(ctx, std, args)
+}
+
+// checkStatus is the status each TTL update verb sets.
+var checkStatus = map[string]string{"pass": "passing", "warn": "warning", "fail": "critical"}
+
+// checkCommand is `beacon pass|warn|fail CHECK_ID [-note N]`.
+func checkCommand(verb string) func(context.Context, streams, []string) int {
+	return func(ctx context.Context, std streams, args []string) int {
+		var note string
+		return clientCommand{
+			name: verb, synopsis: "CHECK_ID [-note N] [flags]", arg: "CHECK_ID",
+			flags: func(fs *flagSet) {
+				fs.StringVar(&note, "note", "", "text to record as the check's output")
+			},
+			act: func(ctx context.Context, c *client, out output, args []string) error {
+				id := args[0]
+				var q url.Values
+				if note != "" {
+					q = url.Values{"note": {note}}
+				}
+				if err := c.do(ctx, "PUT", "/v1/agent/check/"+verb+"/"+url.PathEscape(id), q, nil, nil); err != nil {
+					return fmt.Errorf("%s %s: %w", verb, id, err)
+				}
+				status := checkStatus[verb]
+				return out.result(map[string]string{"CheckID": id, "Status": status}, id+": "+status)
+			},
+		}.run(ctx, std, args)
+	}
+}

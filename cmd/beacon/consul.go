@@ -1,0 +1,78 @@
+package main
+
+// The Consul-shaped JSON the CLI sends and reads; only the fields it uses.
+
+// registration is the body of PUT /v1/agent/service/register.
+type registration struct {
+	ID      string            `json:"ID,omitempty"`
+	Name    string            `json:"Name"`
+	Address string            `json:"Address,omitempty"`
+	Port    int               `json:"Port,omitempty"`
+	Tags    []string          `json:"Tags,omitempty"`
+	Meta    map[string]string `json:"Meta,omitempty"`
+	Check   *checkDef         `json:"Check,omitempty"`
+}
+
+// checkDef is a check in a registration; durations in Go syntax.
+type checkDef struct {
+	HTTP                           string `json:"HTTP,omitempty"`
+	TCP                            string `json:"TCP,omitempty"`
+	TTL                            string `json:"TTL,omitempty"`
+	Interval                       string `json:"Interval,omitempty"`
+	Timeout                        string `json:"Timeout,omitempty"`
+	DeregisterCriticalServiceAfter string `json:"DeregisterCriticalServiceAfter,omitempty"`
+}
+
+// serviceEntry is one element of GET /v1/health/service/:name.
+type serviceEntry struct {
+	Node struct {
+		Node    string
+		Address string
+	}
+	Service struct {
+		ID      string
+		Service string
+		Tags    []string
+		Address string
+		Port    int
+		Meta    map[string]string
+	}
+	Checks []healthCheck
+}
+
+// healthCheck is a check as the health endpoints show it.
+type healthCheck struct {
+	CheckID   string
+	Name      string
+	Status    string
+	Output    string
+	ServiceID string
+}
+
+// statusRank orders Consul's statuses so that the worst one wins; an
+// unknown status counts as critical.
+func statusRank(s string) int {
+	switch s {
+	case "passing":
+		return 0
+	case "warning":
+		return 1
+	default:
+		return 2
+	}
+}
+
+// health is the worst status of the entry's checks: passing with none.
+func (e *serviceEntry) health() (status string, worst *healthCheck) {
+	status = "passing"
+	for i := range e.Checks {
+		c := &e.Checks[i]
+		if worst == nil || statusRank(c.Status) > statusRank(worst.Status) {
+			worst = c
+		}
+	}
+	if worst != nil {
+		status = worst.Status
+	}
+	return status, worst
+}
