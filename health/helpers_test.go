@@ -1,0 +1,144 @@
+package health
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// clock is a time source a test can move ahead instead of sleeping.
+type clock struct{ offset atomic.Int64 }
+
+func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
+func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
+
+// openStore opens a real store in dir; the cleanup closes it and checks
+// the BoltDB file's consistency.
+func openStore(t *testing.T, dir string, now func() time.Time) *store.Store {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: dir, NodeName: "test", Now: now, Logger: quiet})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := st.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+		checkDB(t, st.Path())
+	})
+	return st
+}
+
+func checkDB(t *testing.T, path string) {
+	t.Helper()
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Errorf("reopen %s: %v", path, err)
+		return
+	}
+	defer db.Close()
+	if err := db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			t.Errorf("%s: %v", path, err)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("check %s: %v", path, err)
+	}
+}
+
+// start runs a scheduler on st until the test ends (or stop is called).
+func start(t *testing.T, st Store, cfg Config) (s *Scheduler, stop func()) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = quiet
+	}
+	s = New(cfg, st)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { errc <- s.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-errc:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Errorf("Run did not return within 5s of cancel")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return s, stop
+}
+
+// waitFor polls cond every 10ms until it holds or d passes.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	begin := time.Now()
+	for !cond() {
+		if time.Since(begin) > d {
+			t.Fatalf("%s: not within %s", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return time.Since(begin)
+}
+
+// checkOf returns the current version of a check, or nil.
+func checkOf(st Store, id string) *store.Check {
+	c, _ := st.Snapshot().Check(id)
+	return c
+}
+
+func statusOf(st Store, id string) store.Status {
+	if c := checkOf(st, id); c != nil {
+		return c.Status
+	}
+	return ""
+}
+
+// backend is a real HTTP server whose answer a test can flip.
+type backend struct {
+	*httptest.Server
+	code atomic.Int32
+	hits atomic.Int64
+	body atomic.Value // string
+}
+
+func newBackend(t *testing.T, code int) *backend {
+	t.Helper()
+	b := &backend{}
+	b.code.Store(int32(code))
+	b.body.Store("ok")
+	b.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.hits.Add(1)
+		w.WriteHeader(int(b.code.Load()))
+		io.WriteString(w, b.body.Load().(string))
+	}))
+	t.Cleanup(b.Close)
+	return b
+}
+
+// register registers one instance with the given checks, durably.
+func register(t *testing.T, st *store.Store, id string, checks ...store.CheckSpec) {
+	t.Helper()
+	if _, err := st.Register(store.Registration{ID: id, Name: "web", Address: "127.0.0.1", Port: 80, Checks: checks}); err != nil {
+		t.Fatalf("register %s: %v", id, err)
+	}
+}
