@@ -1,0 +1,126 @@
+package dnsserver
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// zone answers questions about one zone from store snapshots. It holds
+// only configuration, so answer is a pure function of its arguments.
+type zone struct {
+	origin      string // lower-case FQDN
+	nsName      string // ns.<origin>
+	nsAddr      netip.Addr
+	ttl         ttlPolicy
+	posTTL      uint32 // -ttl, for records that do not follow health
+	negTTL      uint32
+	onlyPassing bool
+}
+
+func newZone(cfg *Config) *zone {
+	return &zone{
+		origin:      cfg.Domain,
+		nsName:      "ns." + cfg.Domain,
+		nsAddr:      listenIP(cfg.Addr),
+		ttl:         ttlPolicy{passing: cfg.TTL, warning: cfg.WarningTTL},
+		posTTL:      seconds(cfg.TTL),
+		negTTL:      seconds(cfg.NegativeTTL),
+		onlyPassing: cfg.OnlyPassing,
+	}
+}
+
+// meta tells the handler what it may do with a reply besides sending it.
+type meta struct {
+	// dep records what the reply was built from, so a cached copy can be
+	// checked against a later snapshot.
+	dep dependency
+	// weights and shuffle describe how the answer may be reordered.
+	weights []uint32
+	shuffle bool
+	// forward says the name is outside the zone: a recursor may answer
+	// in place of the REFUSED reply.
+	forward bool
+	// cacheable says the reply depends only on dep, the question and
+	// configuration.
+	cacheable bool
+}
+
+// answer builds the reply to req from snap at now. It touches no network
+// and no clock; EDNS and truncation are left to finish.
+func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.Msg, meta) {
+	if err := checkRequest(req); err != nil {
+		return z.refusal(req, rcodeOf(err)), meta{}
+	}
+	q := req.Question[0]
+	l := &lookup{
+		z: z, snap: snap, now: now,
+		qname: q.Name, qtype: q.Qtype,
+		q: parseQuery(lowerASCII(q.Name), z.origin),
+	}
+	r, err := l.run()
+	if err != nil {
+		r = records{}
+	}
+	rc := rcodeOf(err)
+	if err != nil && (rc == dns.RcodeSuccess || rc == dns.RcodeNameError) {
+		// The SOA's serial and which names exist both follow the
+		// catalog.
+		l.m.dep.readCatalog(snap)
+	}
+	m := z.reply(req, r, err, uint32(snap.CatalogIndex()))
+	if r.shuffle {
+		shuffleRRs(m.Answer, r.weights)
+		l.m.weights, l.m.shuffle = r.weights, true
+	}
+	l.m.cacheable = !l.m.forward && (rc == dns.RcodeSuccess || rc == dns.RcodeNameError)
+	return m, l.m
+}
+
+// checkRequest refuses what is not a standard query of class IN.
+func checkRequest(req *dns.Msg) error {
+	switch {
+	case len(req.Question) != 1:
+		return errFormat
+	case req.Opcode != dns.OpcodeQuery:
+		return errNotImp
+	case req.Question[0].Qclass != dns.ClassINET:
+		return errRefused
+	case req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR:
+		return errRefused
+	}
+	return nil
+}
+
+// listenIP is the address ns.<zone> resolves to: the listen IP when it is
+// one a client can reach, else 127.0.0.1.
+func listenIP(addr string) netip.Addr {
+	ap, err := netip.ParseAddrPort(addr)
+	if err != nil || ap.Addr().IsUnspecified() {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	return ap.Addr().Unmap().WithZone("")
+}
+
+// lowerASCII lower-cases ASCII letters, without allocating when there are
+// none. Names arrive in presentation format, where other bytes are
+// escaped.
+func lowerASCII(s string) string {
+	i := 0
+	for i < len(s) && !('A' <= s[i] && s[i] <= 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
+}

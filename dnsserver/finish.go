@@ -1,0 +1,73 @@
+package dnsserver
+
+import (
+	"github.com/miekg/dns"
+)
+
+// advertisedSize is the UDP payload size beacon states in its OPT records
+// and the most it honours from a client (RFC 6891 section 6.2.5).
+const advertisedSize = 4096
+
+// edns is what a request's OPT record asks for.
+type edns struct {
+	present bool
+	do      bool
+	version uint8
+	size    int // client's UDP payload size, clamped to 512..4096
+	// multiple reports more than one OPT record, a FORMERR (RFC 6891
+	// section 6.1.1).
+	multiple bool
+}
+
+func parseEDNS(req *dns.Msg) edns {
+	var e edns
+	for _, rr := range req.Extra {
+		opt, ok := rr.(*dns.OPT)
+		if !ok {
+			continue
+		}
+		if e.present {
+			e.multiple = true
+			continue
+		}
+		e.present, e.do, e.version = true, opt.Do(), opt.Version()
+		e.size = min(max(int(opt.UDPSize()), dns.MinMsgSize), advertisedSize)
+	}
+	return e
+}
+
+// limit is the largest reply the client takes: the OPT payload size, else
+// 512 over UDP (RFC 1035), and 65535 over TCP.
+func (e edns) limit(tcp bool) int {
+	switch {
+	case tcp:
+		return dns.MaxMsgSize
+	case e.present:
+		return e.size
+	}
+	return dns.MinMsgSize
+}
+
+// finish makes m fit the client, in one place for every reply: it echoes
+// an OPT record only when the query had one, with the DO bit as asked
+// (RFC 3225), then truncates to the client's limit with TC set, keeping
+// the whole records that fit.
+func finish(m *dns.Msg, e edns, tcp bool) {
+	if e.present {
+		m.SetEdns0(advertisedSize, e.do)
+	}
+	m.Truncate(e.limit(tcp))
+	// Truncate turns compression off when the uncompressed reply fits;
+	// compressed owners point at the question, which lets a cached copy
+	// take a new question case with one patch.
+	m.Compress = true
+}
+
+// badVersion answers a query whose OPT version beacon does not speak with
+// BADVERS and an OPT of version 0 (RFC 6891 section 6.1.3).
+func badVersion(req *dns.Msg, e edns) *dns.Msg {
+	m := base(req)
+	m.Rcode = dns.RcodeBadVers
+	m.SetEdns0(advertisedSize, e.do)
+	return m
+}

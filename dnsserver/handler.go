@@ -1,0 +1,179 @@
+package dnsserver
+
+import (
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// handler serves DNS requests: from the answer cache when it can, else
+// through the pure core (answer, finish) and the recursors.
+type handler struct {
+	z     *zone
+	src   Source
+	cache *answerCache
+	fwd   *forwarder // nil without recursors
+	met   *metrics
+	log   *slog.Logger
+	now   func() time.Time
+	bufs  sync.Pool // *[]byte for packing and patching replies
+}
+
+func newHandler(cfg *Config, src Source, met *metrics) *handler {
+	return &handler{
+		z:     newZone(cfg),
+		src:   src,
+		cache: newAnswerCache(cfg.CacheSize),
+		fwd:   newForwarder(cfg.Recursors, cfg.RecursorTimeout, cfg.Logger),
+		met:   met,
+		log:   cfg.Logger,
+		now:   cfg.Now,
+		bufs:  sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }},
+	}
+}
+
+// ServeDNS answers req. A panic below it is recovered, answered with
+// SERVFAIL and counted, and the server keeps serving.
+func (h *handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
+	start := time.Now()
+	defer h.recoverPanic(w, req, start)
+	h.serve(w, req, start)
+}
+
+func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
+	tcp := isTCP(w)
+	e := parseEDNS(req)
+	k, class, cacheable := h.cacheKey(req, e, tcp)
+	snap := h.src.Snapshot()
+	if cacheable {
+		ent := h.cache.get(k.hash)
+		if ent != nil && ent.matches(req.Question[0].Name, k) && ent.dep.valid(snap, h.now) {
+			h.met.hits.Inc()
+			h.send(w, req, ent)
+			h.met.done(ent.typ, ent.rcode, start)
+			return
+		}
+		h.met.misses.Inc()
+	}
+
+	var m *dns.Msg
+	var mt meta
+	switch {
+	case e.multiple:
+		m = h.z.refusal(req, dns.RcodeFormatError)
+	case e.present && e.version != 0:
+		m = badVersion(req, e)
+	default:
+		m, mt = h.z.answer(req, snap, h.now())
+		if mt.forward && h.fwd != nil {
+			m = h.fwd.forward(req)
+			m.Truncate(e.limit(tcp))
+		} else {
+			finish(m, e, tcp)
+		}
+	}
+
+	bp := h.bufs.Get().(*[]byte)
+	defer h.bufs.Put(bp)
+	wire, err := m.PackBuffer((*bp)[:cap(*bp)])
+	if err != nil {
+		h.log.Error("cannot pack DNS reply", "question", req.Question, "err", err)
+		m = servfail(req)
+		wire, _ = m.PackBuffer((*bp)[:cap(*bp)])
+	}
+	typ, rc := typeOf(req), rcodeIndex(m.Rcode)
+	if cacheable && mt.cacheable && !m.Truncated && len(wire) <= classSize[class] {
+		if ent, ok := newEntry(k, req.Question[0].Name, wire, &mt); ok {
+			ent.typ, ent.rcode = typ, rc
+			h.cache.add(k.hash, ent)
+			wire = ent.writeTo(wire, req)
+		}
+	}
+	if cap(wire) <= 64<<10 {
+		*bp = wire[:0]
+	}
+	if _, err := w.Write(wire); err != nil {
+		h.log.Debug("cannot write DNS reply", "err", err)
+	}
+	h.met.done(typ, rc, start)
+}
+
+// cacheKey returns the cache key for req, and whether its answer may come
+// from the cache at all: a plain QUERY of class IN with EDNS version 0 at
+// most, whose name has no escapes (so a hit can copy its letters).
+func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) (key, uint8, bool) {
+	if h.cache == nil || req.Opcode != dns.OpcodeQuery || len(req.Question) != 1 || e.multiple || e.version != 0 {
+		return key{}, 0, false
+	}
+	q := req.Question[0]
+	if q.Qclass != dns.ClassINET || strings.IndexByte(q.Name, '\\') >= 0 {
+		return key{}, 0, false
+	}
+	class := sizeClass(e.limit(tcp), tcp)
+	return makeKey(q.Name, q.Qtype, e, class), class, true
+}
+
+// send writes a cached reply to the client.
+func (h *handler) send(w dns.ResponseWriter, req *dns.Msg, ent *entry) {
+	bp := h.bufs.Get().(*[]byte)
+	b := ent.writeTo(*bp, req)
+	if _, err := w.Write(b); err != nil {
+		h.log.Debug("cannot write DNS reply", "err", err)
+	}
+	if cap(b) <= 64<<10 {
+		*bp = b[:0]
+	}
+	h.bufs.Put(bp)
+}
+
+// recoverPanic turns a panic while answering into SERVFAIL (CoreDNS
+// core/dnsserver does the same) and logs its stack.
+func (h *handler) recoverPanic(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	h.met.panics.Inc()
+	h.log.Error("panic while answering DNS request; answered SERVFAIL", "panic", p, "question", req.Question, "stack", string(debug.Stack()))
+	defer func() {
+		if p := recover(); p != nil {
+			h.log.Error("panic while answering SERVFAIL", "panic", p)
+		}
+	}()
+	if err := w.WriteMsg(servfail(req)); err != nil {
+		h.log.Debug("cannot write DNS reply", "err", err)
+	}
+	h.met.done(typeOf(req), rcodeIndex(dns.RcodeServerFailure), start)
+}
+
+// accept is dns.DefaultMsgAcceptFunc, counting what it rejects: those
+// requests never reach ServeDNS.
+func (h *handler) accept(dh dns.Header) dns.MsgAcceptAction {
+	a := dns.DefaultMsgAcceptFunc(dh)
+	switch a {
+	case dns.MsgReject:
+		h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)].Inc()
+	case dns.MsgRejectNotImplemented:
+		h.met.requests[typeOther][rcodeIndex(dns.RcodeNotImplemented)].Inc()
+	}
+	return a
+}
+
+func typeOf(req *dns.Msg) uint8 {
+	if len(req.Question) == 0 {
+		return typeOther
+	}
+	return typeIndex(req.Question[0].Qtype)
+}
+
+func isTCP(w dns.ResponseWriter) bool {
+	_, ok := w.LocalAddr().(*net.TCPAddr)
+	return ok
+}
+
+var _ dns.Handler = (*handler)(nil)

@@ -1,0 +1,82 @@
+package dnsserver
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// maxForwards bounds the forwarded queries in flight, so a slow upstream
+// costs memory and goroutines only up to a point; beyond it queries get
+// SERVFAIL at once.
+const maxForwards = 1024
+
+// forwarder sends questions outside the zone to the recursors in order:
+// over UDP, again over TCP when the reply is truncated, and on to the
+// next recursor on a timeout, any other failure, or SERVFAIL.
+type forwarder struct {
+	addrs []string
+	udp   *dns.Client
+	tcp   *dns.Client
+	sem   chan struct{}
+	log   *slog.Logger
+}
+
+func newForwarder(addrs []string, timeout time.Duration, log *slog.Logger) *forwarder {
+	if len(addrs) == 0 {
+		return nil
+	}
+	return &forwarder{
+		addrs: addrs,
+		udp:   &dns.Client{Net: "udp", Timeout: timeout, UDPSize: dns.MaxMsgSize},
+		tcp:   &dns.Client{Net: "tcp", Timeout: timeout},
+		sem:   make(chan struct{}, maxForwards),
+		log:   log,
+	}
+}
+
+// forward returns the first usable reply, with the client's ID, or
+// SERVFAIL when every recursor fails.
+func (f *forwarder) forward(req *dns.Msg) *dns.Msg {
+	select {
+	case f.sem <- struct{}{}:
+		defer func() { <-f.sem }()
+	default:
+		f.log.Warn("too many forwarded DNS queries in flight; answering SERVFAIL", "limit", maxForwards)
+		return servfail(req)
+	}
+	q := req.Copy()
+	for _, addr := range f.addrs {
+		r, err := f.exchange(q, addr)
+		switch {
+		case err != nil:
+			f.log.Debug("recursor failed", "recursor", addr, "err", err)
+			continue
+		case r.Rcode == dns.RcodeServerFailure:
+			f.log.Debug("recursor answered SERVFAIL", "recursor", addr)
+			continue
+		}
+		r.Id = req.Id
+		return r
+	}
+	return servfail(req)
+}
+
+// exchange asks one recursor, with a fresh random ID each time so replies
+// cannot be guessed from the client's.
+func (f *forwarder) exchange(q *dns.Msg, addr string) (*dns.Msg, error) {
+	q.Id = dns.Id()
+	r, _, err := f.udp.Exchange(q, addr)
+	if err == nil && r.Truncated {
+		q.Id = dns.Id()
+		r, _, err = f.tcp.Exchange(q, addr)
+	}
+	return r, err
+}
+
+func servfail(req *dns.Msg) *dns.Msg {
+	m := base(req)
+	m.Rcode = dns.RcodeServerFailure
+	return m
+}

@@ -1,0 +1,125 @@
+package dnsserver
+
+import (
+	"errors"
+
+	"github.com/miekg/dns"
+)
+
+// Outcomes of a lookup other than an answer. rcodeOf maps them to rcodes,
+// in this one place.
+var (
+	// errNXDomain: the name does not exist in the zone (RFC 1035 NXDOMAIN).
+	errNXDomain = errors.New("name does not exist")
+	// errNoData: the name exists but holds no records of the type asked
+	// (RFC 2308 NODATA).
+	errNoData = errors.New("no records of that type")
+	// errRefused: a question beacon will not answer: outside the zone with
+	// no recursor, a class other than IN, or a zone transfer.
+	errRefused = errors.New("refused")
+	// errNotImp: an opcode other than QUERY.
+	errNotImp = errors.New("not implemented")
+	// errFormat: a request without exactly one question, or with more than
+	// one OPT record (RFC 6891 section 6.1.1).
+	errFormat = errors.New("malformed request")
+)
+
+// rcodeOf maps a lookup outcome to its rcode.
+func rcodeOf(err error) int {
+	switch {
+	case err == nil, errors.Is(err, errNoData):
+		return dns.RcodeSuccess
+	case errors.Is(err, errNXDomain):
+		return dns.RcodeNameError
+	case errors.Is(err, errRefused):
+		return dns.RcodeRefused
+	case errors.Is(err, errNotImp):
+		return dns.RcodeNotImplemented
+	case errors.Is(err, errFormat):
+		return dns.RcodeFormatError
+	}
+	return dns.RcodeServerFailure
+}
+
+// records are what a lookup found.
+type records struct {
+	answer []dns.RR
+	extra  []dns.RR
+	// weights, when set, give each answer record its weight for a
+	// weighted shuffle; otherwise a shuffle is uniform.
+	weights []uint32
+	// shuffle says the answer's order may change with every response.
+	shuffle bool
+}
+
+// reply builds the response to req for a lookup's outcome.
+func (z *zone) reply(req *dns.Msg, r records, err error, serial uint32) *dns.Msg {
+	switch rc := rcodeOf(err); {
+	case err == nil:
+		return z.success(req, r)
+	case errors.Is(err, errNoData):
+		return z.nodata(req, serial)
+	case errors.Is(err, errNXDomain):
+		return z.nxdomain(req, serial)
+	default:
+		return z.refusal(req, rc)
+	}
+}
+
+// base starts a reply: the question echoed exactly as asked, ID, RD and CD
+// copied (SetReply); RA clear, as beacon does no recursion of its own.
+func base(req *dns.Msg) *dns.Msg {
+	m := new(dns.Msg)
+	m.SetReply(req)
+	m.RecursionAvailable = false
+	m.Compress = true
+	return m
+}
+
+// success is an authoritative answer.
+func (z *zone) success(req *dns.Msg, r records) *dns.Msg {
+	m := base(req)
+	m.Authoritative = true
+	m.Answer, m.Extra = r.answer, r.extra
+	return m
+}
+
+// nodata is NOERROR with an empty answer and the SOA in authority, whose
+// minimum and TTL tell resolvers how long to cache that (RFC 2308).
+func (z *zone) nodata(req *dns.Msg, serial uint32) *dns.Msg {
+	m := base(req)
+	m.Authoritative = true
+	m.Ns = []dns.RR{z.soa(serial)}
+	return m
+}
+
+// nxdomain is NXDOMAIN with the SOA in authority (RFC 2308).
+func (z *zone) nxdomain(req *dns.Msg, serial uint32) *dns.Msg {
+	m := z.nodata(req, serial)
+	m.Rcode = dns.RcodeNameError
+	return m
+}
+
+// refusal answers with rcode and nothing else: REFUSED, NOTIMP, FORMERR
+// or SERVFAIL.
+func (z *zone) refusal(req *dns.Msg, rcode int) *dns.Msg {
+	m := base(req)
+	m.Rcode = rcode
+	return m
+}
+
+// soa is the zone's SOA. Its serial follows the store's catalog index;
+// refresh, retry and expire are Consul's; TTL and minimum are the
+// negative TTL.
+func (z *zone) soa(serial uint32) dns.RR {
+	return &dns.SOA{
+		Hdr:     dns.RR_Header{Name: z.origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: z.negTTL},
+		Ns:      z.nsName,
+		Mbox:    "hostmaster." + z.origin,
+		Serial:  serial,
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  z.negTTL,
+	}
+}

@@ -1,0 +1,214 @@
+package dnsserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/miekg/dns"
+	"golang.org/x/net/netutil"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// Source is what the DNS server reads; *store.Store satisfies it.
+type Source interface{ Snapshot() *store.Snapshot }
+
+// Timeouts of the listeners. A UDP read timeout only wakes the read loop;
+// over TCP it bounds the wait for the first query, and idleTimeout the
+// wait for each later one (RFC 7766 section 6.2.3).
+const (
+	readTimeout  = 2 * time.Second
+	writeTimeout = 2 * time.Second
+	idleTimeout  = 10 * time.Second
+	// udpReadSize is the read buffer: the largest UDP message, so no
+	// request is cut short however large its EDNS options.
+	udpReadSize = dns.MaxMsgSize
+)
+
+// Server serves the zone over UDP and TCP on one address.
+type Server struct {
+	cfg Config
+	h   *handler
+
+	mu       sync.Mutex
+	udp, tcp *dns.Server
+	udpAddr  net.Addr
+	tcpAddr  net.Addr
+	state    error // why the server is not serving; nil while it is
+	done     sync.WaitGroup
+}
+
+var errNotStarted = errors.New("dns: server not started")
+
+// New checks cfg, fills its defaults and returns a server reading src.
+func New(cfg Config, src Source) (*Server, error) {
+	if src == nil {
+		return nil, errors.New("dns: no source of snapshots")
+	}
+	if err := cfg.fill(); err != nil {
+		return nil, err
+	}
+	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), state: errNotStarted}, nil
+}
+
+// Start binds UDP and TCP on cfg.Addr (with port 0, one port free for
+// both) and returns once both serve.
+func (s *Server) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.udp != nil {
+		return errors.New("dns: server already started")
+	}
+	pc, ln, err := listen(s.cfg.Addr)
+	if err != nil {
+		return listenError(s.cfg.Addr, err)
+	}
+	started := make(chan struct{}, 2)
+	notify := func() { started <- struct{}{} }
+	s.udp = &dns.Server{
+		Net: "udp", PacketConn: pc, Handler: s.h,
+		UDPSize:     udpReadSize,
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+		MsgAcceptFunc:     s.h.accept,
+		NotifyStartedFunc: notify,
+	}
+	s.tcp = &dns.Server{
+		Net: "tcp", Listener: netutil.LimitListener(ln, s.cfg.MaxTCPConns), Handler: s.h,
+		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+		IdleTimeout: func() time.Duration { return idleTimeout },
+		// Unlimited: miekg's default closes a connection after 128
+		// queries, which breaks pipelining clients.
+		MaxTCPQueries:     -1,
+		MsgAcceptFunc:     s.h.accept,
+		NotifyStartedFunc: notify,
+	}
+	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
+	errc := make(chan error, 2)
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		s.done.Add(1)
+		go func() {
+			defer s.done.Done()
+			err := srv.ActivateAndServe()
+			errc <- err // buffered: Start may hold s.mu until it reads this
+			s.stopped(srv.Net, err)
+		}()
+	}
+	for n := 0; n < 2; {
+		select {
+		case <-started:
+			n++
+		case err := <-errc:
+			s.udp.Shutdown()
+			s.tcp.Shutdown()
+			pc.Close()
+			ln.Close()
+			return fmt.Errorf("dns: serve on %s: %v", s.cfg.Addr, err)
+		}
+	}
+	s.state = nil
+	s.cfg.Logger.Info("DNS server listening", "addr", s.udpAddr.String(), "domain", s.cfg.Domain)
+	return nil
+}
+
+// stopped records that a listener's serve loop returned.
+func (s *Server) stopped(net string, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != nil {
+		return
+	}
+	if err == nil {
+		err = errors.New("stopped")
+	}
+	s.state = fmt.Errorf("dns: %s listener on %s: %w", net, s.cfg.Addr, err)
+	s.cfg.Logger.Error("DNS listener stopped", "net", net, "err", err)
+}
+
+// UDPAddr is the bound UDP address, nil before Start.
+func (s *Server) UDPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.udpAddr
+}
+
+// TCPAddr is the bound TCP address, nil before Start.
+func (s *Server) TCPAddr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tcpAddr
+}
+
+// Serving returns nil while both listeners serve, else why not.
+func (s *Server) Serving() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.state
+}
+
+// Shutdown stops both listeners and waits, up to ctx, for the requests in
+// flight to be answered.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	udp, tcp := s.udp, s.tcp
+	if s.state == nil {
+		s.state = errors.New("dns: server shut down")
+	}
+	s.mu.Unlock()
+	if udp == nil {
+		return nil
+	}
+	var errs []error
+	for _, srv := range []*dns.Server{udp, tcp} {
+		if err := srv.ShutdownContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dns: shut down %s listener: %w", srv.Net, err))
+		}
+	}
+	wait := make(chan struct{})
+	go func() { s.done.Wait(); close(wait) }()
+	select {
+	case <-wait:
+	case <-ctx.Done():
+		errs = append(errs, ctx.Err())
+	}
+	return errors.Join(errs...)
+}
+
+// listen binds UDP and then TCP on the same address. With port 0 the TCP
+// side takes the port the kernel gave UDP, retrying if it is taken.
+func listen(addr string) (net.PacketConn, net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	for attempt := 0; ; attempt++ {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		taddr := addr
+		if port == "0" {
+			_, p, _ := net.SplitHostPort(pc.LocalAddr().String())
+			taddr = net.JoinHostPort(host, p)
+		}
+		ln, err := net.Listen("tcp", taddr)
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if port != "0" || attempt == 10 {
+			return nil, nil, err
+		}
+	}
+}
+
+func listenError(addr string, err error) error {
+	if errors.Is(err, os.ErrPermission) {
+		return fmt.Errorf("dns: listen on %s (-dns-addr): %w; ports below 1024 need root or CAP_NET_BIND_SERVICE (sudo setcap cap_net_bind_service=+ep $(command -v beacon))", addr, err)
+	}
+	return fmt.Errorf("dns: listen on %s (-dns-addr): %w", addr, err)
+}
