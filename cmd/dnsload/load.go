@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+)
+
+// row is one line of the table: a kind of query over one transport.
+type row struct {
+	Kind  string
+	Proto string // "udp" or "tcp"
+}
+
+// rows are the table's lines, UDP first.
+func rows() []row {
+	var rs []row
+	for _, p := range []string{"udp", "tcp"} {
+		for _, k := range kinds {
+			rs = append(rs, row{k, p})
+		}
+	}
+	return rs
+}
+
+// outcome is what one server did on one row.
+type outcome struct {
+	Runs    []*perfResult // full-rate runs, one per round
+	Best    *perfResult   // the full-rate run with the most queries/s
+	Half    *perfResult   // the run at half of Best's rate, with per-query latencies
+	HalfQPS int
+	P99     time.Duration // of Half
+}
+
+// measure drives every server on every row and returns the report. Servers
+// take turns run by run, and the order flips from one row (and round) to
+// the next, so that slow drift and other load on the machine hit all of
+// them alike. A wrong answer is recorded and the run goes on; a server
+// that dies or a dnsperf that fails ends it.
+func (h *harness) measure(ctx context.Context) (*report, error) {
+	rep := newReport(h)
+	for i, r := range rows() {
+		for round := range h.cfg.Rounds {
+			for _, t := range turnOrder(h.targets, i+round) {
+				res, err := h.load(ctx, rep, t, r, 0)
+				if err != nil {
+					return rep, err
+				}
+				rep.add(t.name, r, res)
+			}
+		}
+		if h.cfg.LatencyDuration <= 0 {
+			continue
+		}
+		for _, t := range turnOrder(h.targets, i) {
+			o := rep.outcome(t.name, r)
+			o.HalfQPS = max(int(o.Best.QPS/2), 1)
+			res, err := h.load(ctx, rep, t, r, o.HalfQPS)
+			if err != nil {
+				return rep, err
+			}
+			o.Half, o.P99 = res, percentile(res.Latencies, 99)
+			h.logf("  %s %s: p99 %v over %d answers at %d q/s", t.name, rowLabel(r), o.P99, len(res.Latencies), o.HalfQPS)
+			res.Latencies = nil
+		}
+	}
+	if len(rep.Failures) > 0 {
+		return rep, fmt.Errorf("%d wrong answers under load; first: %w", len(rep.Failures), rep.Failures[0])
+	}
+	return rep, nil
+}
+
+// turnOrder is ts, reversed on odd turns.
+func turnOrder(ts []*target, turn int) []*target {
+	out := slices.Clone(ts)
+	if turn%2 == 1 {
+		slices.Reverse(out)
+	}
+	return out
+}
+
+// load runs dnsperf once against t for r, at full rate (maxQPS 0) or
+// capped with per-query latencies, while sampling answers for correctness.
+func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQPS int) (*perfResult, error) {
+	a := perfArgs{Server: "127.0.0.1", Port: t.port, File: h.queries[r.Kind], TCP: r.Proto == "tcp",
+		Clients: h.cfg.Clients, Queries: h.cfg.Outstanding, Duration: h.cfg.Duration}
+	if maxQPS > 0 {
+		a.MaxQPS, a.Verbose, a.Duration = maxQPS, true, h.cfg.LatencyDuration
+	}
+	out := filepath.Join(h.dir, fmt.Sprintf("dnsperf-%s-%s-%s-%d.txt", t.name, r.Kind, r.Proto, time.Now().UnixNano()))
+	sctx, stop := context.WithCancel(ctx)
+	sampled := make(chan sampleResult, 1)
+	go func() { sampled <- sampleDuring(sctx, t.addr, r.Proto, h.ds, r.Kind, 50*time.Millisecond) }()
+	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, a, out)
+	stop()
+	s := <-sampled
+	if a.Verbose && !h.cfg.Keep {
+		os.Remove(out) // per-query lines: tens of megabytes
+	}
+	if done, werr := t.child.exited(); done {
+		return nil, fmt.Errorf("%s exited during load (%v):\n%s", t.name, werr, t.child.logTail())
+	}
+	if err != nil {
+		return nil, err
+	}
+	rep.sampled(t.name, s)
+	want := "NOERROR"
+	if r.Kind == kindNX {
+		want = "NXDOMAIN"
+	}
+	for rc, n := range res.Rcodes {
+		if rc != want {
+			rep.fail(fmt.Errorf("%s %s: dnsperf saw %d answers with %s, want only %s", t.name, rowLabel(r), n, rc, want))
+		}
+	}
+	rate := "full rate"
+	if maxQPS > 0 {
+		rate = fmt.Sprintf("-Q %d", maxQPS)
+	}
+	h.logf("%-9s %-13s %s: %8.0f q/s, avg %v, lost %d, response %d B; %d sampled answers correct, %d timed out",
+		t.name, rowLabel(r), rate, res.QPS, res.AvgLatency, res.Lost, res.ResponseSize, s.Checked, s.Timeouts)
+	return res, nil
+}
+
+// rowLabel is "SRV/UDP".
+func rowLabel(r row) string { return r.Kind + "/" + strings.ToUpper(r.Proto) }
