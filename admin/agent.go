@@ -1,0 +1,250 @@
+package admin
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// agentRegister is PUT /v1/agent/service/register. It answers 200 only
+// once the registration is durable on disk.
+func (a *API) agentRegister(w http.ResponseWriter, r *http.Request) error {
+	v, err := readJSON(w, r)
+	if err != nil {
+		return err
+	}
+	d, err := decodeRegistration(v)
+	if err != nil {
+		return err
+	}
+	if d.reg.ReplaceExistingChecks, err = flag(r.URL.Query(), "replace-existing-checks"); err != nil {
+		return err
+	}
+	warnUnknown(w, d.unknown)
+	if _, err := a.st.Register(d.reg); err != nil {
+		return storeError(d.rewrite(err))
+	}
+	return a.writeOK(w)
+}
+
+// warnUnknown names ignored fields in a Warning header (RFC 7234 §5.5),
+// so a misspelt field does not pass unseen while Consul's clients, which
+// may send fields beacon does not know, keep working.
+func warnUnknown(w http.ResponseWriter, fields []string) {
+	if len(fields) == 0 {
+		return
+	}
+	if len(fields) > 8 {
+		fields = append(fields[:8], "…")
+	}
+	msg := oneLine("ignored unknown fields: " + strings.Join(fields, ", "))
+	w.Header().Set("Warning", "299 beacon "+strconv.QuoteToASCII(msg))
+}
+
+// agentDeregister is PUT /v1/agent/service/deregister/:id.
+func (a *API) agentDeregister(w http.ResponseWriter, r *http.Request) error {
+	if err := a.st.Deregister(r.PathValue("id")); err != nil {
+		return storeError(err)
+	}
+	return a.writeOK(w)
+}
+
+// agentMaintenance is PUT /v1/agent/service/maintenance/:id?enable=&reason=.
+func (a *API) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
+	v := r.URL.Query()
+	if !v.Has("enable") {
+		return badRequest("enable: missing; use ?enable=true or ?enable=false")
+	}
+	enable, err := strconv.ParseBool(v.Get("enable"))
+	if err != nil {
+		return badRequest("enable: %s is not a boolean; use true or false", quote(v.Get("enable")))
+	}
+	if err := a.st.SetMaintenance(r.PathValue("id"), enable, v.Get("reason")); err != nil {
+		return storeError(err)
+	}
+	return a.writeOK(w)
+}
+
+// agentServices is GET /v1/agent/services: every instance by ID.
+func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
+	f, err := compileFilter(r.URL.Query().Get("filter"), agentServiceSchema)
+	if err != nil {
+		return err
+	}
+	snap := a.st.Snapshot()
+	rd := a.renderer(snap)
+	out := map[string]agentServiceJSON{}
+	for _, in := range snap.Instances() {
+		s := rd.agentService(in)
+		if keep(f, func() datum { return agentServiceDatum(s) }) {
+			out[in.ID] = s
+		}
+	}
+	return writeJSON(w, r, out)
+}
+
+// agentService is GET /v1/agent/service/:id. Like Consul it blocks on
+// ?hash= (the ContentHash of an earlier answer) as well as on ?index=.
+func (a *API) agentService(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	watch := func(s *store.Snapshot) (uint64, <-chan struct{}) {
+		if in := s.Instance(id); in != nil {
+			if svc := s.Service(in.Name); svc != nil {
+				return svc.Index, svc.Changed()
+			}
+		}
+		return s.Index(), s.Changed()
+	}
+	fresh := func(s *store.Snapshot) bool {
+		in := s.Instance(id)
+		return in == nil || a.renderer(s).hashed(in).ContentHash != q.hash
+	}
+	snap, ok := a.block(w, r, q, watch, fresh)
+	if !ok {
+		return nil
+	}
+	in := snap.Instance(id)
+	if in == nil {
+		return errorf(http.StatusNotFound, "unknown service ID %s", quote(id))
+	}
+	s := a.renderer(snap).hashed(in)
+	w.Header().Set("X-Consul-ContentHash", s.ContentHash)
+	return writeJSON(w, r, s)
+}
+
+// hashed renders an instance with its ContentHash: a digest of what the
+// answer holds, which changes exactly when the answer does.
+func (rd *render) hashed(in *store.Instance) agentServiceJSON {
+	s := rd.agentService(in)
+	b, _ := json.Marshal(s)
+	h := fnv.New64a()
+	_, _ = h.Write(b)
+	s.ContentHash = strconv.FormatUint(h.Sum64(), 16)
+	return s
+}
+
+// agentChecks is GET /v1/agent/checks: every check by ID.
+func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
+	f, err := compileFilter(r.URL.Query().Get("filter"), checkSchema)
+	if err != nil {
+		return err
+	}
+	snap := a.st.Snapshot()
+	rd := a.renderer(snap)
+	out := map[string]checkJSON{}
+	for _, in := range snap.Instances() {
+		for _, c := range in.Checks {
+			cj := rd.check(c, in)
+			if keep(f, func() datum { return checkDatum(cj) }) {
+				out[c.ID] = cj
+			}
+		}
+	}
+	return writeJSON(w, r, out)
+}
+
+// consulVersion is the Consul API level beacon answers as in agent/self;
+// clients such as Nomad and Vault gate features on it.
+const consulVersion = "1.17.0"
+
+// agentSelf is GET /v1/agent/self. Every top-level value is an object, as
+// the Go client decodes it into map[string]map[string]any; Prometheus
+// reads Config.Datacenter and the client's NodeName() Config.NodeName.
+func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
+	n := a.st.Snapshot().Node()
+	return writeJSON(w, r, map[string]map[string]any{
+		"Config": {
+			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
+			"NodeName": n.Name, "NodeID": n.ID, "Server": true, "Version": consulVersion,
+			"Revision": "", "BuildDate": "",
+		},
+		"Member": {
+			"Name": n.Name, "Addr": n.Address, "Port": 8301, "Status": 1,
+			"Tags": map[string]string{
+				"dc": a.cfg.Datacenter, "id": n.ID, "role": "consul", "port": "8300",
+				"build": consulVersion, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
+			},
+			"ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
+			"DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
+		},
+		"Meta":  {},
+		"Stats": {"beacon": map[string]string{"instances": strconv.Itoa(a.st.Snapshot().InstanceCount())}},
+	})
+}
+
+// checkRegister is PUT /v1/agent/check/register: a check on an existing
+// instance, named by ServiceID.
+func (a *API) checkRegister(w http.ResponseWriter, r *http.Request) error {
+	v, err := readJSON(w, r)
+	if err != nil {
+		return err
+	}
+	o, err := asObject(v, "body", "")
+	if err != nil {
+		return err
+	}
+	spec, err := decodeCheck(o)
+	if err != nil {
+		return err
+	}
+	warnUnknown(w, o.unknown())
+	if err := a.st.RegisterCheck(spec); err != nil {
+		return storeError(err)
+	}
+	return a.writeOK(w)
+}
+
+// checkDeregister is PUT /v1/agent/check/deregister/:id.
+func (a *API) checkDeregister(w http.ResponseWriter, r *http.Request) error {
+	if err := a.st.DeregisterCheck(r.PathValue("id")); err != nil {
+		return storeError(err)
+	}
+	return a.writeOK(w)
+}
+
+// checkMark is PUT /v1/agent/check/{pass,warn,fail}/:id?note=, a TTL
+// report whose output is the note.
+func (a *API) checkMark(status store.Status) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		if err := a.st.UpdateTTL(r.PathValue("id"), status, r.URL.Query().Get("note")); err != nil {
+			return storeError(err)
+		}
+		return a.writeOK(w)
+	}
+}
+
+// checkUpdate is PUT /v1/agent/check/update/:id with {"Status","Output"}.
+func (a *API) checkUpdate(w http.ResponseWriter, r *http.Request) error {
+	v, err := readJSON(w, r)
+	if err != nil {
+		return err
+	}
+	o, err := asObject(v, "body", "")
+	if err != nil {
+		return err
+	}
+	status, err := o.str("Status")
+	if err != nil {
+		return err
+	}
+	output, err := o.str("Output")
+	if err != nil {
+		return err
+	}
+	if !store.Status(status).Valid() {
+		return badRequest("Status: %s is not a check status; use passing, warning or critical", quote(status))
+	}
+	warnUnknown(w, o.unknown())
+	if err := a.st.UpdateTTL(r.PathValue("id"), store.Status(status), output); err != nil {
+		return storeError(err)
+	}
+	return a.writeOK(w)
+}

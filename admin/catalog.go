@@ -1,0 +1,158 @@
+package admin
+
+import (
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// catalogServices is GET /v1/catalog/services: {name: [tags]}. It blocks
+// on the catalog index, which moves only when services or their tags
+// change; with ?filter= (which may look at anything) on every change.
+func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, serviceNodeSchema)
+	if err != nil {
+		return err
+	}
+	watch := watchCatalog
+	if f != nil {
+		watch = watchSnapshot
+	}
+	snap, ok := a.block(w, r, q, watch, nil)
+	if !ok {
+		return nil
+	}
+	out := map[string][]string{}
+	if q.nodeMeta {
+		return writeJSON(w, r, out)
+	}
+	rd := a.renderer(snap)
+	for _, svc := range snap.Services() {
+		if f == nil {
+			out[svc.Name] = strs(svc.Tags)
+			continue
+		}
+		var tags []string
+		matched := false
+		for _, in := range svc.Instances {
+			c := rd.catalogService(in)
+			if f.eval(serviceNodeDatum(c)) {
+				matched = true
+				tags = append(tags, in.Tags...)
+			}
+		}
+		if matched {
+			slices.Sort(tags)
+			out[svc.Name] = strs(slices.Compact(tags))
+		}
+	}
+	return writeJSON(w, r, out)
+}
+
+// instancesFor returns the instances of a service in ID order, blocking as
+// asked, with ?tag= (every one must match, case-insensitively as in
+// Consul) and ?node-meta= applied. ok is false when the client left.
+func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, []*store.Instance, bool) {
+	name := strings.ToLower(r.PathValue("name"))
+	snap, ok := a.block(w, r, q, watchService(name), nil)
+	if !ok {
+		return nil, nil, false
+	}
+	svc := snap.Service(name)
+	if svc == nil || q.nodeMeta {
+		return snap, nil, true
+	}
+	var out []*store.Instance
+	for _, in := range svc.Instances {
+		if hasTags(in, q.tags) {
+			out = append(out, in)
+		}
+	}
+	return snap, out, true
+}
+
+func hasTags(in *store.Instance, tags []string) bool {
+	for _, t := range tags {
+		if !in.HasTag(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// catalogService is GET /v1/catalog/service/:name.
+func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, serviceNodeSchema)
+	if err != nil {
+		return err
+	}
+	snap, ins, ok := a.instancesFor(w, r, q)
+	if !ok {
+		return nil
+	}
+	rd := a.renderer(snap)
+	out := make([]catalogServiceJSON, 0, len(ins))
+	for _, in := range ins {
+		c := rd.catalogService(in)
+		if keep(f, func() datum { return serviceNodeDatum(c) }) {
+			out = append(out, c)
+		}
+	}
+	return writeJSON(w, r, out)
+}
+
+// catalogNodes is GET /v1/catalog/nodes: this one node. The node does not
+// change while beacon runs, so a blocking call waits out its wait.
+func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, nodeSchema)
+	if err != nil {
+		return err
+	}
+	watch := func(*store.Snapshot) (uint64, <-chan struct{}) { return a.nodeIndex, nil }
+	snap, ok := a.block(w, r, q, watch, nil)
+	if !ok {
+		return nil
+	}
+	out := []nodeJSON{}
+	n := a.renderer(snap).node
+	if !q.nodeMeta && keep(f, func() datum { return nodeDatum(n) }) {
+		out = append(out, n)
+	}
+	return writeJSON(w, r, out)
+}
+
+// catalogDatacenters is GET /v1/catalog/datacenters.
+func (a *API) catalogDatacenters(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, r, []string{a.cfg.Datacenter})
+}
+
+// statusLeader is GET /v1/status/leader: this node's server address, as a
+// single-node Consul answers.
+func (a *API) statusLeader(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, r, a.serverAddr())
+}
+
+// statusPeers is GET /v1/status/peers.
+func (a *API) statusPeers(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, r, []string{a.serverAddr()})
+}
+
+// serverAddr is the node's address with Consul's server RPC port.
+func (a *API) serverAddr() string {
+	return net.JoinHostPort(a.st.Snapshot().Node().Address, "8300")
+}

@@ -1,0 +1,98 @@
+package admin
+
+// The schemas below name the selectors each endpoint's ?filter= takes,
+// which are Consul's for the same endpoint; the datum builders read the
+// very values the endpoint answers with.
+
+func leaf(k fkind) *ftype { return &ftype{kind: k} }
+
+func fobj(k fkind, fields map[string]*ftype) *ftype { return &ftype{kind: k, fields: fields} }
+
+func weightsType() *ftype {
+	return fobj(kStruct, map[string]*ftype{"Passing": leaf(kInt), "Warning": leaf(kInt)})
+}
+
+func nodeFields() map[string]*ftype {
+	return map[string]*ftype{
+		"ID": leaf(kString), "Node": leaf(kString), "Address": leaf(kString),
+		"Datacenter": leaf(kString), "TaggedAddresses": leaf(kMap), "Meta": leaf(kMap),
+	}
+}
+
+func agentServiceFields() map[string]*ftype {
+	return map[string]*ftype{
+		"Kind": leaf(kString), "ID": leaf(kString), "Service": leaf(kString), "Tags": leaf(kList),
+		"Meta": leaf(kMap), "Port": leaf(kInt), "Address": leaf(kString), "Weights": weightsType(),
+		"EnableTagOverride": leaf(kBool), "Datacenter": leaf(kString),
+	}
+}
+
+func checkFields() map[string]*ftype {
+	return map[string]*ftype{
+		"Node": leaf(kString), "CheckID": leaf(kString), "Name": leaf(kString),
+		"Status": leaf(kString), "Notes": leaf(kString), "Output": leaf(kString),
+		"ServiceID": leaf(kString), "ServiceName": leaf(kString), "ServiceTags": leaf(kList),
+		"Type": leaf(kString),
+	}
+}
+
+var (
+	// nodeSchema: catalog/nodes.
+	nodeSchema = fobj(kStruct, nodeFields())
+	// agentServiceSchema: agent/services.
+	agentServiceSchema = fobj(kStruct, agentServiceFields())
+	// checkSchema: agent/checks, health/checks/:name, health/state/:state.
+	checkSchema = fobj(kStruct, checkFields())
+	// serviceNodeSchema: catalog/service/:name and catalog/services.
+	serviceNodeSchema = fobj(kStruct, map[string]*ftype{
+		"ID": leaf(kString), "Node": leaf(kString), "Address": leaf(kString),
+		"Datacenter": leaf(kString), "TaggedAddresses": leaf(kMap), "NodeMeta": leaf(kMap),
+		"ServiceKind": leaf(kString), "ServiceID": leaf(kString), "ServiceName": leaf(kString),
+		"ServiceTags": leaf(kList), "ServiceAddress": leaf(kString), "ServiceMeta": leaf(kMap),
+		"ServicePort": leaf(kInt), "ServiceWeights": weightsType(),
+		"ServiceEnableTagOverride": leaf(kBool),
+	})
+	// entrySchema: health/service/:name.
+	entrySchema = fobj(kStruct, map[string]*ftype{
+		"Node":    fobj(kStruct, nodeFields()),
+		"Service": fobj(kStruct, agentServiceFields()),
+		"Checks":  fobj(kStructs, checkFields()),
+	})
+)
+
+func weightsDatum(w weightsJSON) datum {
+	return datum{"Passing": w.Passing, "Warning": w.Warning}
+}
+
+func nodeDatum(n nodeJSON) datum {
+	return datum{"ID": n.ID, "Node": n.Node, "Address": n.Address, "Datacenter": n.Datacenter,
+		"TaggedAddresses": n.TaggedAddresses, "Meta": n.Meta}
+}
+
+func agentServiceDatum(s agentServiceJSON) datum {
+	return datum{"Kind": "", "ID": s.ID, "Service": s.Service, "Tags": s.Tags, "Meta": s.Meta,
+		"Port": s.Port, "Address": s.Address, "Weights": weightsDatum(s.Weights),
+		"EnableTagOverride": s.EnableTagOverride, "Datacenter": s.Datacenter}
+}
+
+func checkDatum(c checkJSON) datum {
+	return datum{"Node": c.Node, "CheckID": c.CheckID, "Name": c.Name, "Status": c.Status,
+		"Notes": c.Notes, "Output": c.Output, "ServiceID": c.ServiceID, "ServiceName": c.ServiceName,
+		"ServiceTags": c.ServiceTags, "Type": c.Type}
+}
+
+func serviceNodeDatum(c catalogServiceJSON) datum {
+	return datum{"ID": c.ID, "Node": c.Node, "Address": c.Address, "Datacenter": c.Datacenter,
+		"TaggedAddresses": c.TaggedAddresses, "NodeMeta": c.NodeMeta, "ServiceKind": c.ServiceKind,
+		"ServiceID": c.ServiceID, "ServiceName": c.ServiceName, "ServiceTags": c.ServiceTags,
+		"ServiceAddress": c.ServiceAddress, "ServiceMeta": c.ServiceMeta, "ServicePort": c.ServicePort,
+		"ServiceWeights": weightsDatum(c.ServiceWeights), "ServiceEnableTagOverride": c.ServiceEnableTagOverride}
+}
+
+func entryDatum(e serviceEntryJSON) datum {
+	checks := make([]datum, 0, len(e.Checks))
+	for _, c := range e.Checks {
+		checks = append(checks, checkDatum(c))
+	}
+	return datum{"Node": nodeDatum(e.Node), "Service": agentServiceDatum(e.Service), "Checks": checks}
+}

@@ -1,0 +1,114 @@
+package admin
+
+import (
+	"net/http"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// healthService is GET /v1/health/service/:name: [{Node, Service,
+// Checks}] in the catalog's order, with ?passing (every check passing, as
+// in Consul: warning instances are left out too), ?tag= and ?filter=.
+func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, entrySchema)
+	if err != nil {
+		return err
+	}
+	snap, ins, ok := a.instancesFor(w, r, q)
+	if !ok {
+		return nil
+	}
+	rd := a.renderer(snap)
+	out := make([]serviceEntryJSON, 0, len(ins))
+	for _, in := range ins {
+		if q.passing && !allPassing(in) {
+			continue
+		}
+		e := rd.entry(in)
+		if keep(f, func() datum { return entryDatum(e) }) {
+			out = append(out, e)
+		}
+	}
+	return writeJSON(w, r, out)
+}
+
+func allPassing(in *store.Instance) bool {
+	for _, c := range in.Checks {
+		if c.Status != store.Passing {
+			return false
+		}
+	}
+	return true
+}
+
+// healthChecks is GET /v1/health/checks/:name: the checks of a service's
+// instances.
+func (a *API) healthChecks(w http.ResponseWriter, r *http.Request) error {
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, checkSchema)
+	if err != nil {
+		return err
+	}
+	snap, ins, ok := a.instancesFor(w, r, q)
+	if !ok {
+		return nil
+	}
+	return writeJSON(w, r, a.checksOf(snap, ins, f, ""))
+}
+
+// healthStates are the states health/state takes; "any" is every check.
+var healthStates = map[string]bool{"any": true, "passing": true, "warning": true, "critical": true}
+
+// healthState is GET /v1/health/state/:state.
+func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
+	state := r.PathValue("state")
+	if !healthStates[state] {
+		return badRequest("state: %s is not a check state; use any, passing, warning or critical", quote(state))
+	}
+	q, err := parseQuery(r)
+	if err != nil {
+		return err
+	}
+	f, err := compileFilter(q.filter, checkSchema)
+	if err != nil {
+		return err
+	}
+	snap, ok := a.block(w, r, q, watchSnapshot, nil)
+	if !ok {
+		return nil
+	}
+	var ins []*store.Instance
+	if !q.nodeMeta {
+		ins = snap.Instances()
+	}
+	if state == "any" {
+		state = ""
+	}
+	return writeJSON(w, r, a.checksOf(snap, ins, f, store.Status(state)))
+}
+
+// checksOf renders the checks of ins that are in state ("" for any) and
+// pass the filter.
+func (a *API) checksOf(snap *store.Snapshot, ins []*store.Instance, f node, state store.Status) []checkJSON {
+	rd := a.renderer(snap)
+	out := []checkJSON{}
+	for _, in := range ins {
+		for _, c := range in.Checks {
+			if state != "" && c.Status != state {
+				continue
+			}
+			cj := rd.check(c, in)
+			if keep(f, func() datum { return checkDatum(cj) }) {
+				out = append(out, cj)
+			}
+		}
+	}
+	return out
+}

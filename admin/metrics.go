@@ -1,0 +1,37 @@
+package admin
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+type metrics struct {
+	requests *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	if reg == nil {
+		return &metrics{}
+	}
+	return &metrics{requests: promauto.With(reg).NewCounterVec(prometheus.CounterOpts{
+		Namespace: "beacon", Subsystem: "api", Name: "requests_total",
+		Help: "HTTP API requests answered, by route pattern and status code.",
+	}, []string{"route", "code"})}
+}
+
+// observe counts one answered request. route is the pattern's path (or
+// "unmatched"), never the raw path, so the label set stays bounded.
+func (m *metrics) observe(route string, code int) {
+	if m.requests != nil {
+		m.requests.WithLabelValues(route, strconv.Itoa(code)).Inc()
+	}
+}
+
+// counter is a plain atomic counter.
+type counter struct{ n atomic.Int64 }
+
+func (c *counter) add()        { c.n.Add(1) }
+func (c *counter) load() int64 { return c.n.Load() }

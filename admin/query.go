@@ -1,0 +1,98 @@
+package admin
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// query holds the parameters real clients send on reads. Those that
+// cannot change an answer on one node (stale, consistent, cached, near,
+// ns, partition, peer) are accepted and ignored.
+type query struct {
+	index uint64
+	wait  time.Duration // 0: default
+	hash  string
+	// hashSet is true when ?hash= was sent, even empty.
+	hashSet  bool
+	tags     []string
+	passing  bool
+	nodeMeta bool // any ?node-meta=; our node has no meta, so it matches nothing
+	filter   string
+}
+
+// parseQuery reads and checks the read parameters of r.
+func parseQuery(r *http.Request) (*query, error) {
+	v := r.URL.Query()
+	q := &query{tags: v["tag"], filter: v.Get("filter")}
+	if s := v.Get("index"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, badRequest("index: %s is not a valid index; send the X-Consul-Index of an earlier answer", quote(s))
+		}
+		q.index = n
+	}
+	if s := v.Get("wait"); s != "" {
+		d, err := parseWait(s)
+		if err != nil {
+			return nil, err
+		}
+		q.wait = d
+	}
+	q.hash, q.hashSet = v.Get("hash"), v.Has("hash")
+	if v.Has("stale") && v.Has("consistent") {
+		return nil, badRequest("stale and consistent: cannot specify ?stale with ?consistent, conflicting semantics")
+	}
+	passing, err := flag(v, "passing")
+	if err != nil {
+		return nil, err
+	}
+	q.passing = passing
+	q.nodeMeta = len(v["node-meta"]) > 0
+	return q, nil
+}
+
+// parseWait reads ?wait: a Go duration such as "30s" or "30000ms" (what
+// Consul's clients send), or a bare number of seconds.
+func parseWait(s string) (time.Duration, error) {
+	if n, err := strconv.ParseUint(s, 10, 32); err == nil {
+		return time.Duration(n) * time.Second, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, badRequest("wait: %s is not a valid duration; use a form such as \"30s\" or \"5m\"", quote(s))
+	}
+	return d, nil
+}
+
+// flag reads a boolean parameter as Consul does: present and empty means
+// true, otherwise it must parse as a boolean.
+func flag(v url.Values, name string) (bool, error) {
+	if !v.Has(name) {
+		return false, nil
+	}
+	s := v.Get(name)
+	if s == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, badRequest("%s: %s is not a boolean; use true or false", name, quote(s))
+	}
+	return b, nil
+}
+
+// checkDatacenter refuses a ?dc= naming another datacenter: beacon is one
+// node in one datacenter, so it has no path there.
+func (a *API) checkDatacenter(r *http.Request) error {
+	v := r.URL.Query()
+	for _, name := range []string{"dc", "datacenter"} {
+		dc := v.Get(name)
+		if dc != "" && !strings.EqualFold(dc, a.cfg.Datacenter) {
+			return errorf(http.StatusNotFound, "no path to datacenter %s: this beacon serves only %q", quote(dc), a.cfg.Datacenter)
+		}
+	}
+	return nil
+}

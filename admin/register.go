@@ -1,0 +1,295 @@
+package admin
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// decoded is a registration read from a request body.
+type decoded struct {
+	reg store.Registration
+	// single is set when the body used "Check" (one check), which then
+	// comes first in reg.Checks, as in Consul.
+	single bool
+	// unknown lists fields beacon does not know; like Consul it ignores
+	// them, and says so in a Warning header.
+	unknown []string
+}
+
+// unsupportedService lists service fields that ask for something beacon
+// does not do. They are refused (400) when set, rather than dropped.
+var unsupportedService = []struct{ name, why string }{
+	{"Connect", "Consul Connect (service mesh) is not supported"},
+	{"Proxy", "Consul Connect proxies are not supported"},
+	{"SocketPath", "unix socket services are not supported; register an address and port"},
+	{"Ports", "named ports are not supported; register one Port per instance"},
+}
+
+// unsupportedCheck lists check fields beacon refuses when set, with why.
+var unsupportedCheck = []struct{ name, why string }{
+	{"ScriptArgs", "script checks are not supported"},
+	{"Args", "script checks are not supported"},
+	{"Script", "script checks are not supported"},
+	{"Shell", "script checks are not supported"},
+	{"DockerContainerID", "Docker checks are not supported"},
+	{"GRPC", "gRPC checks are not supported"},
+	{"GRPCUseTLS", "gRPC checks are not supported"},
+	{"H2PING", "H2PING checks are not supported"},
+	{"H2PingUseTLS", "H2PING checks are not supported"},
+	{"UDP", "UDP checks are not supported"},
+	{"OSService", "OS service checks are not supported"},
+	{"AliasNode", "alias checks are not supported"},
+	{"AliasService", "alias checks are not supported"},
+	{"TCPUseTLS", "TLS on TCP checks is not supported; use an https:// HTTP check"},
+	{"TLSServerName", "setting the TLS server name is not supported; the URL's host is verified"},
+	{"DisableRedirects", "HTTP checks always follow redirects"},
+	{"FailuresBeforeWarning", "checks go from passing to critical; use FailuresBeforeCritical"},
+}
+
+// supportedChecks ends every refusal of a check feature.
+const supportedChecks = "beacon runs HTTP, TCP and TTL checks"
+
+// decodeRegistration reads Consul's service registration body: PascalCase
+// or snake_case field names, Check and Checks (merged, Check first).
+func decodeRegistration(v any) (*decoded, error) {
+	o, err := asObject(v, "body", "")
+	if err != nil {
+		return nil, err
+	}
+	d := &decoded{}
+	r := &d.reg
+	if r.ID, err = o.str("ID"); err != nil {
+		return nil, err
+	}
+	if r.Name, err = o.str("Name"); err != nil {
+		return nil, err
+	}
+	if r.Address, err = o.str("Address"); err != nil {
+		return nil, err
+	}
+	if r.Port, err = o.integer("Port"); err != nil {
+		return nil, err
+	}
+	if r.Tags, err = o.strings("Tags"); err != nil {
+		return nil, err
+	}
+	if r.Meta, err = o.stringMap("Meta"); err != nil {
+		return nil, err
+	}
+	if r.Weights, err = decodeWeights(o); err != nil {
+		return nil, err
+	}
+	if err := refuseServiceExtras(o); err != nil {
+		return nil, err
+	}
+	if r.Checks, d.single, err = decodeServiceChecks(o); err != nil {
+		return nil, err
+	}
+	d.unknown = o.unknown()
+	return d, nil
+}
+
+func decodeWeights(o *object) (*store.Weights, error) {
+	f, ok := o.take("Weights")
+	if !ok {
+		return nil, nil
+	}
+	w, err := asObject(f.val, "Weights", "Weights.")
+	if err != nil {
+		return nil, err
+	}
+	out := &store.Weights{Passing: 1, Warning: 1}
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"Passing", &out.Passing}, {"Warning", &out.Warning}} {
+		if g, ok := w.take(p.name); ok {
+			if *p.dst, err = toInt("Weights."+p.name, g.val); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// refuseServiceExtras checks the fields Consul has and beacon does not
+// serve. Kind must be a typical service; Namespace and Partition must be
+// the default ones; EnableTagOverride, TaggedAddresses and Locality are
+// accepted and have no effect on one node.
+func refuseServiceExtras(o *object) error {
+	for _, u := range unsupportedService {
+		if f, ok := o.take(u.name); ok && present(f.val) {
+			return badRequest("%s: %s", u.name, u.why)
+		}
+	}
+	kind, err := o.str("Kind")
+	if err != nil {
+		return err
+	}
+	if kind != "" && kind != "typical" {
+		return badRequest("Kind: %s is not supported; beacon registers typical services only (leave Kind out)", quote(kind))
+	}
+	for _, name := range []string{"Namespace", "Partition"} {
+		s, err := o.str(name)
+		if err != nil {
+			return err
+		}
+		if s != "" && s != "default" {
+			return badRequest("%s: %s is not supported; beacon has only the default %s", name, quote(s), strings.ToLower(name))
+		}
+	}
+	if _, err := o.boolean("EnableTagOverride"); err != nil {
+		return err
+	}
+	for _, name := range []string{"TaggedAddresses", "Locality", "Datacenter", "CreateIndex", "ModifyIndex", "ContentHash", "AI"} {
+		o.take(name)
+	}
+	return nil
+}
+
+// decodeServiceChecks merges Check and Checks, Check first, as Consul does.
+func decodeServiceChecks(o *object) ([]store.CheckSpec, bool, error) {
+	var specs []store.CheckSpec
+	single := false
+	if f, ok := o.take("Check"); ok {
+		c, err := asObject(f.val, "Check", "Check.")
+		if err != nil {
+			return nil, false, err
+		}
+		spec, err := decodeCheck(c)
+		if err != nil {
+			return nil, false, err
+		}
+		specs, single = append(specs, spec), true
+	}
+	f, ok := o.take("Checks")
+	if !ok {
+		return specs, single, nil
+	}
+	list, isList := f.val.([]any)
+	if !isList {
+		return nil, false, badRequest("Checks: must be a list of check objects, not %s", kindOf(f.val))
+	}
+	if len(list)+len(specs) > store.MaxChecks {
+		return nil, false, badRequest("Checks: has %d checks; at most %d are allowed", len(list)+len(specs), store.MaxChecks)
+	}
+	for i, v := range list {
+		name := "Checks[" + strconv.Itoa(i) + "]"
+		c, err := asObject(v, name, name+".")
+		if err != nil {
+			return nil, false, err
+		}
+		spec, err := decodeCheck(c)
+		if err != nil {
+			return nil, false, err
+		}
+		specs = append(specs, spec)
+	}
+	return specs, single, nil
+}
+
+// decodeCheck reads one check definition, of a service registration or of
+// PUT /v1/agent/check/register.
+func decodeCheck(o *object) (store.CheckSpec, error) {
+	var s store.CheckSpec
+	for _, u := range unsupportedCheck {
+		if f, ok := o.take(u.name); ok && present(f.val) {
+			return s, badRequest("%s%s: %s; %s", o.path, u.name, u.why, supportedChecks)
+		}
+	}
+	id, err := checkID(o)
+	if err != nil {
+		return s, err
+	}
+	s.ID = id
+	strs := []struct {
+		name string
+		dst  *string
+	}{{"Name", &s.Name}, {"Notes", &s.Notes}, {"ServiceID", &s.ServiceID}, {"HTTP", &s.HTTP},
+		{"Method", &s.Method}, {"Body", &s.Body}, {"TCP", &s.TCP}, {"Output", &s.Output}}
+	for _, f := range strs {
+		if *f.dst, err = o.str(f.name); err != nil {
+			return s, err
+		}
+	}
+	status, err := o.str("Status")
+	if err != nil {
+		return s, err
+	}
+	s.Status = store.Status(status)
+	if s.Header, err = o.headers("Header"); err != nil {
+		return s, err
+	}
+	if s.TLSSkipVerify, err = o.boolean("TLSSkipVerify"); err != nil {
+		return s, err
+	}
+	if s.TTL, err = o.duration("TTL"); err != nil {
+		return s, err
+	}
+	if s.Interval, err = o.duration("Interval"); err != nil {
+		return s, err
+	}
+	if s.Timeout, err = o.duration("Timeout"); err != nil {
+		return s, err
+	}
+	if s.DeregisterCriticalServiceAfter, err = o.duration("DeregisterCriticalServiceAfter"); err != nil {
+		return s, err
+	}
+	if s.SuccessBeforePassing, err = o.integer("SuccessBeforePassing"); err != nil {
+		return s, err
+	}
+	if s.FailuresBeforeCritical, err = o.integer("FailuresBeforeCritical"); err != nil {
+		return s, err
+	}
+	// OutputMaxSize is accepted; output is always kept to 4 KiB.
+	if _, err = o.integer("OutputMaxSize"); err != nil {
+		return s, err
+	}
+	o.take("Type")
+	o.take("Definition")
+	o.take("ExposedPort")
+	return s, nil
+}
+
+// checkID reads the check's ID, which Consul spells CheckID in service
+// registrations and ID in check registrations; both are accepted.
+func checkID(o *object) (string, error) {
+	a, err := o.str("CheckID")
+	if err != nil {
+		return "", err
+	}
+	b, err := o.str("ID")
+	if err != nil {
+		return "", err
+	}
+	if a != "" && b != "" && a != b {
+		return "", badRequest("%sCheckID: %s and ID %s disagree; give one of them", o.path, quote(a), quote(b))
+	}
+	if a != "" {
+		return a, nil
+	}
+	return b, nil
+}
+
+// rewrite maps the store's field names, which count checks in
+// the merged list, back to what the client sent: "Check." for the single
+// Check, and Checks[i] shifted by one when Check came first.
+func (d *decoded) rewrite(err error) error {
+	var ve *store.ValidationError
+	if !errors.As(err, &ve) || !d.single || !strings.HasPrefix(ve.Field, "Checks[") {
+		return err
+	}
+	num, tail, found := strings.Cut(strings.TrimPrefix(ve.Field, "Checks["), "]")
+	n, convErr := strconv.Atoi(num)
+	if !found || convErr != nil {
+		return err
+	}
+	field := "Check" + tail
+	if n > 0 {
+		field = "Checks[" + strconv.Itoa(n-1) + "]" + tail
+	}
+	return &store.ValidationError{Field: field, Msg: ve.Msg}
+}

@@ -1,0 +1,244 @@
+package admin
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// handlerFunc is a route's handler. It returns an error instead of
+// writing one, so every error is answered the same way.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// route is one entry of the API table.
+type route struct {
+	pattern string // ServeMux pattern, method first
+	h       handlerFunc
+	// open routes need no token (DESIGN.md: /v1/status/*, /healthz,
+	// /metrics).
+	open bool
+	// dc routes answer 404 for a ?dc= other than ours.
+	dc bool
+}
+
+// writeTimeout bounds writing a response that does not block; blocking
+// queries extend their own deadline (see block).
+const writeTimeout = time.Minute
+
+func (a *API) table() []route {
+	return []route{
+		{pattern: "PUT /v1/agent/service/register", h: a.agentRegister},
+		{pattern: "PUT /v1/agent/service/deregister/{id}", h: a.agentDeregister},
+		{pattern: "PUT /v1/agent/service/maintenance/{id}", h: a.agentMaintenance},
+		{pattern: "GET /v1/agent/services", h: a.agentServices},
+		{pattern: "GET /v1/agent/service/{id}", h: a.agentService},
+		{pattern: "GET /v1/agent/checks", h: a.agentChecks},
+		{pattern: "GET /v1/agent/self", h: a.agentSelf},
+		{pattern: "PUT /v1/agent/check/register", h: a.checkRegister},
+		{pattern: "PUT /v1/agent/check/deregister/{id}", h: a.checkDeregister},
+		{pattern: "PUT /v1/agent/check/pass/{id}", h: a.checkMark(store.Passing)},
+		{pattern: "PUT /v1/agent/check/warn/{id}", h: a.checkMark(store.Warning)},
+		{pattern: "PUT /v1/agent/check/fail/{id}", h: a.checkMark(store.Critical)},
+		{pattern: "PUT /v1/agent/check/update/{id}", h: a.checkUpdate},
+		{pattern: "GET /v1/catalog/services", h: a.catalogServices, dc: true},
+		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, dc: true},
+		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes, dc: true},
+		{pattern: "GET /v1/catalog/datacenters", h: a.catalogDatacenters},
+		{pattern: "GET /v1/health/service/{name}", h: a.healthService, dc: true},
+		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks, dc: true},
+		{pattern: "GET /v1/health/state/{state}", h: a.healthState, dc: true},
+		{pattern: "GET /v1/status/leader", h: a.statusLeader, open: true},
+		{pattern: "GET /v1/status/peers", h: a.statusPeers, open: true},
+		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets, dc: true},
+		{pattern: "GET /healthz", h: a.healthz, open: true},
+		{pattern: "GET /metrics", h: a.serveMetrics, open: true},
+		{pattern: "GET /ui/", h: a.ui},
+		{pattern: "GET /{$}", h: a.rootRedirect, open: true},
+	}
+}
+
+// probeMethods are tried to tell 405 (the path exists for another method)
+// from 404.
+var probeMethods = []string{http.MethodGet, http.MethodHead, http.MethodPut, http.MethodPost, http.MethodDelete, http.MethodPatch}
+
+// router dispatches through a ServeMux but answers unknown paths and wrong
+// methods itself, as one line of text/plain like every other error.
+type router struct {
+	a   *API
+	mux *http.ServeMux
+	// literal maps the paths of patterns without wildcards to their
+	// methods. Such a path belongs to them alone: GET
+	// /v1/agent/service/register is 405, as in Consul, not a lookup of
+	// an instance called "register" by GET /v1/agent/service/{id}.
+	literal map[string][]string
+}
+
+func (a *API) routes() http.Handler {
+	mux := http.NewServeMux()
+	literal := map[string][]string{}
+	for _, rt := range a.table() {
+		mux.Handle(rt.pattern, a.wrap(rt))
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if !strings.Contains(path, "{") && !strings.HasSuffix(path, "/") {
+			literal[path] = append(literal[path], method)
+		}
+	}
+	return &router{a: a, mux: mux, literal: literal}
+}
+
+func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	_, pattern := rt.mux.Handler(r)
+	if pattern != "" && !rt.claimedByOther(r, pattern) {
+		rt.mux.ServeHTTP(w, r)
+		return
+	}
+	a := rt.a
+	start := a.cfg.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	a.commonHeaders(sw)
+	allow, path := rt.allowed(r)
+	var err error
+	label := "unmatched"
+	if len(allow) > 0 {
+		label = path
+		sw.Header().Set("Allow", strings.Join(allow, ", "))
+		err = errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s",
+			r.Method, r.URL.Path, strings.Join(allow, " or "))
+	} else {
+		err = errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}
+	writeError(sw, err)
+	a.finish(r, sw, label, start, err)
+}
+
+// claimedByOther reports a request that a wildcard pattern matched on a
+// path some literal pattern owns for other methods.
+func (rt *router) claimedByOther(r *http.Request, pattern string) bool {
+	methods, ok := rt.literal[r.URL.Path]
+	return ok && strings.Contains(pattern, "{") && !slices.Contains(methods, r.Method) &&
+		!(r.Method == http.MethodHead && slices.Contains(methods, http.MethodGet))
+}
+
+// allowed returns the methods the request's path takes, and the path of
+// the pattern that matched.
+func (rt *router) allowed(r *http.Request) ([]string, string) {
+	var allow []string
+	var path string
+	for _, m := range probeMethods {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, p := rt.mux.Handler(probe); p != "" && !rt.claimedByOther(probe, p) {
+			allow = append(allow, m)
+			path = patternPath(p)
+		}
+	}
+	slices.Sort(allow)
+	return allow, path
+}
+
+// patternPath drops the method from a ServeMux pattern; what is left is
+// the route label of beacon_api_requests_total.
+func patternPath(p string) string {
+	if i := strings.IndexByte(p, ' '); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
+
+// wrap gives a route the parts every route shares: common headers, a
+// write deadline, the token check, the datacenter check, error answers,
+// metrics and the request log.
+func (a *API) wrap(rt route) http.Handler {
+	label := patternPath(rt.pattern)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := a.cfg.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(writeTimeout))
+		a.commonHeaders(sw)
+		err := a.admit(r, rt)
+		if err == nil {
+			err = rt.h(sw, r)
+		}
+		if err != nil && !sw.wrote {
+			writeError(sw, err)
+		}
+		a.finish(r, sw, label, start, err)
+	})
+}
+
+// admit applies the checks that come before a route's own work.
+func (a *API) admit(r *http.Request, rt route) error {
+	if !rt.open {
+		if err := a.token.check(r); err != nil {
+			return err
+		}
+	}
+	if rt.dc {
+		return a.checkDatacenter(r)
+	}
+	return nil
+}
+
+// commonHeaders sets what every answer carries. Blocking reads and writes
+// overwrite X-Consul-Index with the index they answer at.
+func (a *API) commonHeaders(w http.ResponseWriter) {
+	setIndex(w, a.st.Snapshot().Index())
+	h := w.Header()
+	h.Set("X-Consul-KnownLeader", "true")
+	h.Set("X-Consul-LastContact", "0")
+}
+
+// finish counts and logs one answered request. The query string is left
+// out of the log since it may hold ?token=.
+func (a *API) finish(r *http.Request, sw *statusWriter, label string, start time.Time, err error) {
+	code := sw.code()
+	a.metrics.observe(label, code)
+	attrs := []any{"method", r.Method, "path", r.URL.Path, "code", code,
+		"duration", a.cfg.Now().Sub(start), "remote", r.RemoteAddr}
+	switch {
+	case code >= 500:
+		a.log.Error("api request failed", append(attrs, "err", err)...)
+	case err != nil:
+		a.log.Debug("api request refused", append(attrs, "err", err)...)
+	default:
+		a.log.Debug("api request", attrs...)
+	}
+}
+
+// statusWriter records the status code for metrics and logs. Unwrap lets
+// http.ResponseController reach the connection beneath.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.status, w.wrote = http.StatusOK, true
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// code is the status sent, or 499 (nginx's "client closed request") when
+// the client left before an answer, as a blocked query's client may.
+func (w *statusWriter) code() int {
+	if !w.wrote {
+		return 499
+	}
+	return w.status
+}
+
+var _ http.Handler = (*router)(nil)

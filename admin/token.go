@@ -1,0 +1,65 @@
+package admin
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+)
+
+// tokenCheck admits requests that present the configured token.
+type tokenCheck struct {
+	// sum is the SHA-256 of the token. Comparing fixed-size digests in
+	// constant time hides the token's length as well as its content.
+	sum [sha256.Size]byte
+	on  bool
+}
+
+func newTokenCheck(token string) *tokenCheck {
+	if token == "" {
+		return &tokenCheck{}
+	}
+	return &tokenCheck{sum: sha256.Sum256([]byte(token)), on: true}
+}
+
+// errToken is the answer to a missing or wrong token. It says how to send
+// one and never echoes what was sent.
+var errToken = errorf(http.StatusForbidden,
+	"permission denied: missing or invalid token; send it as the X-Consul-Token header, Authorization: Bearer, the HTTP Basic password or ?token=")
+
+// check accepts the request when any place a client may put the token
+// holds it: X-Consul-Token, Authorization: Bearer, the Basic password
+// (Prometheus sends Basic auth alongside X-Consul-Token) or ?token=.
+func (t *tokenCheck) check(r *http.Request) error {
+	if !t.on {
+		return nil
+	}
+	ok := 0
+	for _, c := range candidates(r) {
+		sum := sha256.Sum256([]byte(c))
+		ok |= subtle.ConstantTimeCompare(sum[:], t.sum[:])
+	}
+	if ok == 1 {
+		return nil
+	}
+	return errToken
+}
+
+// candidates lists every token the request presents.
+func candidates(r *http.Request) []string {
+	var out []string
+	for _, v := range r.Header.Values("X-Consul-Token") {
+		out = append(out, v)
+	}
+	for _, v := range r.Header.Values("Authorization") {
+		scheme, cred, _ := strings.Cut(v, " ")
+		if strings.EqualFold(scheme, "Bearer") {
+			out = append(out, strings.TrimSpace(cred))
+		}
+	}
+	if _, pass, ok := r.BasicAuth(); ok {
+		out = append(out, pass)
+	}
+	out = append(out, r.URL.Query()["token"]...)
+	return out
+}
