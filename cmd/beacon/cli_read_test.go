@@ -22,7 +22,7 @@ const (
   "Service":{"ID":"web3","Service":"web","Tags":[],"Address":"10.0.0.7","Port":8082},
   "Checks":[{"CheckID":"service:web3","Status":"warning","Output":"HTTP GET: 429 Too Many Requests"}]}
 ]`
-	fakeDB  = `[{"Node":{"Node":"n1","Address":"127.0.0.1"},"Service":{"ID":"db","Service":"db","Address":"10.0.0.9","Port":5432},"Checks":[]}]`
+	fakeDB    = `[{"Node":{"Node":"n1","Address":"127.0.0.1"},"Service":{"ID":"db","Service":"db","Address":"10.0.0.9","Port":5432},"Checks":[]}]`
 	fakeEmpty = `[]`
 )
 

@@ -76,7 +76,8 @@ func parseHTTPAddr(addr string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("HTTP address %q has no host", addr)
 	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
 }

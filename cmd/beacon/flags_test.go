@@ -80,8 +80,8 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 			func(c *serveConfig) any { return c.Node + " " + c.Advertise }, "n1 10.1.2.3"},
 		{"all interfaces", []string{"-http-addr", ":8500"}, nil,
 			func(c *serveConfig) any { return c.HTTPAddr }, ":8500"},
-		{"zero ttl", []string{"-ttl", "0s"}, nil,
-			func(c *serveConfig) any { return c.TTL }, time.Duration(0)},
+		{"one second ttl", []string{"-ttl", "1s"}, nil,
+			func(c *serveConfig) any { return c.TTL }, time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,7 +115,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{"argument", []string{"extra"}, nil, []string{"no arguments", "extra"}},
 		{"bad duration", []string{"-ttl", "soon"}, nil, []string{"-ttl"}},
 		{"bad duration from env", nil, map[string]string{"BEACON_TTL": "soon"}, []string{"BEACON_TTL", "soon"}},
-		{"negative ttl", []string{"-ttl", "-1s"}, nil, []string{"-ttl", "negative"}},
+		{"negative ttl", []string{"-ttl", "-1s"}, nil, []string{"-ttl", "less than 1s"}},
+		{"zero ttl", []string{"-ttl", "0s"}, nil, []string{"-ttl", "less than 1s"}},
+		{"underscore in domain", []string{"-domain", "_svc.local"}, nil, []string{"-domain", "'_'"}},
 		{"fractional ttl", []string{"-warning-ttl", "1500ms"}, nil, []string{"-warning-ttl", "whole"}},
 		{"huge ttl from env", nil, map[string]string{"BEACON_NEGATIVE_TTL": "1000000h"}, []string{"BEACON_NEGATIVE_TTL", "longer"}},
 		{"dns addr no port", []string{"-dns-addr", "127.0.0.1"}, nil, []string{"-dns-addr", "host:port"}},

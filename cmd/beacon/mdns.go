@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"strings"
@@ -76,7 +77,12 @@ func hostsLine(path string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseHostsLine(f)
+}
+
+// parseHostsLine finds the hosts line in nsswitch.conf text.
+func parseHostsLine(r io.Reader) (string, error) {
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		line, _, _ := strings.Cut(sc.Text(), "#")
 		key, rest, ok := strings.Cut(line, ":")

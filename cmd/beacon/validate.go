@@ -95,8 +95,8 @@ func normaliseDomain(s string) (string, error) {
 			return "", fmt.Errorf("%q has an empty label or one longer than 63 characters", s)
 		}
 		for i := 0; i < len(l); i++ {
-			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-				return "", fmt.Errorf("%q contains %q; zone labels have letters, digits, hyphens and underscores", s, rune(c))
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return "", fmt.Errorf("%q contains %q; zone labels have only letters, digits and hyphens", s, rune(c))
 			}
 		}
 	}
@@ -116,11 +116,14 @@ func checkDatacenter(s string) error {
 	return nil
 }
 
-// checkTTL accepts whole seconds that fit a DNS TTL (RFC 2181 §8).
+// checkTTL accepts whole seconds from 1 s up to the largest DNS TTL
+// (RFC 2181 §8). Zero is refused rather than taken for "no caching", as
+// a resolver that may not cache at all would query beacon for every
+// connection its clients open.
 func checkTTL(d time.Duration) error {
 	switch {
-	case d < 0:
-		return fmt.Errorf("%s is negative", d)
+	case d < time.Second:
+		return fmt.Errorf("%s is less than 1s", d)
 	case d%time.Second != 0:
 		return fmt.Errorf("%s is not a whole number of seconds, as DNS TTLs are", d)
 	case d/time.Second > math.MaxInt32:
