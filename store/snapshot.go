@@ -35,7 +35,9 @@ type Service struct {
 	Instances []*Instance
 	// Tags is the sorted union of the instances' tags.
 	Tags []string
-	done chan struct{}
+	// tagCount counts instances per tag; Tags is its sorted key set.
+	tagCount map[string]int
+	done     chan struct{}
 }
 
 // Changed is closed when a later snapshot changes this service (or

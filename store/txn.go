@@ -32,6 +32,10 @@ type ownedService struct {
 	svc    *Service
 	bumped bool
 	old    *Service
+	// tagsOwned says svc.tagCount is this txn's copy; tagsDirty that it
+	// changed, so Tags must be rebuilt.
+	tagsOwned bool
+	tagsDirty bool
 }
 
 func newTxn(base *Snapshot, now time.Time) *txn {
@@ -143,7 +147,7 @@ func (t *txn) putAddr(old, in *Instance) {
 
 func (t *txn) putService(old, in *Instance, bumped bool) {
 	if old != nil && (in == nil || in.Name != old.Name) {
-		t.editService(old.Name, bumped).remove(old.ID)
+		t.editService(old.Name, bumped).remove(old)
 	}
 	if in != nil {
 		t.editService(in.Name, bumped).upsert(in)
@@ -153,7 +157,7 @@ func (t *txn) putService(old, in *Instance, bumped bool) {
 // editService returns a private copy of the named service, created if
 // missing. A visible change gives it the txn's index and a fresh Changed
 // channel; the old channel is closed once the snapshot is published.
-func (t *txn) editService(name string, bumped bool) *Service {
+func (t *txn) editService(name string, bumped bool) *ownedService {
 	o := t.owned[name]
 	if o == nil {
 		old, _ := t.services.get(name)
@@ -176,22 +180,52 @@ func (t *txn) editService(name string, bumped bool) *Service {
 		}
 		o.bumped = true
 	}
-	return o.svc
+	return o
 }
 
-func (s *Service) upsert(in *Instance) {
+func (o *ownedService) upsert(in *Instance) {
+	s := o.svc
 	i, ok := slices.BinarySearchFunc(s.Instances, in.ID, byID)
 	if ok {
+		o.retag(s.Instances[i].Tags, in.Tags)
 		s.Instances[i] = in
 	} else {
+		o.retag(nil, in.Tags)
 		s.Instances = slices.Insert(s.Instances, i, in)
 	}
 }
 
-func (s *Service) remove(id string) {
-	if i, ok := slices.BinarySearchFunc(s.Instances, id, byID); ok {
+func (o *ownedService) remove(old *Instance) {
+	s := o.svc
+	if i, ok := slices.BinarySearchFunc(s.Instances, old.ID, byID); ok {
+		o.retag(s.Instances[i].Tags, nil)
 		s.Instances = slices.Delete(s.Instances, i, i+1)
 	}
+}
+
+// retag keeps the service's tag counts in step when an instance's tags
+// go from before to after. Most changes (health above all) keep the tags,
+// and then cost nothing here however many instances the service has.
+func (o *ownedService) retag(before, after []string) {
+	if slices.Equal(before, after) {
+		return
+	}
+	if !o.tagsOwned {
+		m := make(map[string]int, len(o.svc.tagCount)+len(after))
+		for k, v := range o.svc.tagCount {
+			m[k] = v
+		}
+		o.svc.tagCount, o.tagsOwned = m, true
+	}
+	for _, tag := range before {
+		if o.svc.tagCount[tag]--; o.svc.tagCount[tag] <= 0 {
+			delete(o.svc.tagCount, tag)
+		}
+	}
+	for _, tag := range after {
+		o.svc.tagCount[tag]++
+	}
+	o.tagsDirty = true
 }
 
 func byID(in *Instance, id string) int { return cmpString(in.ID, id) }
@@ -211,21 +245,23 @@ func (t *txn) finishServices() {
 			}
 			continue
 		}
-		svc.Tags = unionTags(svc.Instances)
-		if o.old != nil && !slices.Equal(svc.Tags, o.old.Tags) {
-			t.catalogChanged = true
+		if o.tagsDirty {
+			svc.Tags = sortedKeys(svc.tagCount)
+			if o.old != nil && !slices.Equal(svc.Tags, o.old.Tags) {
+				t.catalogChanged = true
+			}
 		}
 		t.services.set(name, svc)
 	}
 }
 
-func unionTags(ins []*Instance) []string {
-	var tags []string
-	for _, in := range ins {
-		tags = append(tags, in.Tags...)
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
 	}
-	slices.Sort(tags)
-	return slices.Compact(tags)
+	slices.Sort(keys)
+	return keys
 }
 
 // snapshot freezes the txn into the next snapshot. It returns the
