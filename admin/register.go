@@ -33,8 +33,8 @@ var unsupportedCheck = []struct{ name, why string }{
 	{"ScriptArgs", "script checks are not supported"},
 	{"Args", "script checks are not supported"},
 	{"Script", "script checks are not supported"},
-	{"Shell", "script checks are not supported"},
 	{"DockerContainerID", "Docker checks are not supported"},
+	{"Shell", "Docker and script checks are not supported"},
 	{"GRPC", "gRPC checks are not supported"},
 	{"GRPCUseTLS", "gRPC checks are not supported"},
 	{"H2PING", "H2PING checks are not supported"},
@@ -85,10 +85,11 @@ func decodeRegistration(v any) (*decoded, error) {
 	if err := refuseServiceExtras(o); err != nil {
 		return nil, err
 	}
-	if r.Checks, d.single, err = decodeServiceChecks(o); err != nil {
+	var unknown []string
+	if r.Checks, d.single, unknown, err = decodeServiceChecks(o); err != nil {
 		return nil, err
 	}
-	d.unknown = o.unknown()
+	d.unknown = append(o.unknown(), unknown...)
 	return d, nil
 }
 
@@ -150,45 +151,43 @@ func refuseServiceExtras(o *object) error {
 	return nil
 }
 
-// decodeServiceChecks merges Check and Checks, Check first, as Consul does.
-func decodeServiceChecks(o *object) ([]store.CheckSpec, bool, error) {
-	var specs []store.CheckSpec
-	single := false
+// decodeServiceChecks merges Check and Checks, Check first, as Consul
+// does. It also returns the checks' unknown fields.
+func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unknown []string, err error) {
+	var objs []*object
 	if f, ok := o.take("Check"); ok {
 		c, err := asObject(f.val, "Check", "Check.")
 		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
+		objs, single = append(objs, c), true
+	}
+	if f, ok := o.take("Checks"); ok {
+		list, isList := f.val.([]any)
+		if !isList {
+			return nil, false, nil, badRequest("Checks: must be a list of check objects, not %s", kindOf(f.val))
+		}
+		if len(list)+len(objs) > store.MaxChecks {
+			return nil, false, nil, badRequest("Checks: has %d checks; at most %d are allowed", len(list)+len(objs), store.MaxChecks)
+		}
+		for i, v := range list {
+			name := "Checks[" + strconv.Itoa(i) + "]"
+			c, err := asObject(v, name, name+".")
+			if err != nil {
+				return nil, false, nil, err
+			}
+			objs = append(objs, c)
+		}
+	}
+	for _, c := range objs {
 		spec, err := decodeCheck(c)
 		if err != nil {
-			return nil, false, err
-		}
-		specs, single = append(specs, spec), true
-	}
-	f, ok := o.take("Checks")
-	if !ok {
-		return specs, single, nil
-	}
-	list, isList := f.val.([]any)
-	if !isList {
-		return nil, false, badRequest("Checks: must be a list of check objects, not %s", kindOf(f.val))
-	}
-	if len(list)+len(specs) > store.MaxChecks {
-		return nil, false, badRequest("Checks: has %d checks; at most %d are allowed", len(list)+len(specs), store.MaxChecks)
-	}
-	for i, v := range list {
-		name := "Checks[" + strconv.Itoa(i) + "]"
-		c, err := asObject(v, name, name+".")
-		if err != nil {
-			return nil, false, err
-		}
-		spec, err := decodeCheck(c)
-		if err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 		specs = append(specs, spec)
+		unknown = append(unknown, c.unknown()...)
 	}
-	return specs, single, nil
+	return specs, single, unknown, nil
 }
 
 // decodeCheck reads one check definition, of a service registration or of
