@@ -51,7 +51,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		}
 		watch := watchIndex(ctx, c, &w.stopping)
 		wait := w.run(ctx, c, round, crashMaxOps)
-		target := w.acks.Load() + 100 + rand.Int64N(200)
+		target := w.acks.Load() + 300 + rand.Int64N(500)
 		w.waitAcks(target, ackTimeout)
 		w.stopping.Store(true)
 		p.kill()

@@ -109,8 +109,11 @@ func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
 		i := slices.IndexFunc(states, got.equal)
 		if i < 0 || !got.equal(all[id]) {
 			if bad++; bad <= 10 {
-				t.Errorf("instance %s reads back as %s (listed as %s); acknowledged: %s",
-					id, describe(got), describe(all[id]), describeAll(states))
+				listed := ""
+				if !got.equal(all[id]) {
+					listed = " but is listed as " + describe(all[id])
+				}
+				t.Errorf("instance %s reads back as %s%s; acknowledged: %s", id, describe(got), listed, describeAll(states))
 			}
 			continue
 		}
