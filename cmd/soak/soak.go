@@ -1,0 +1,215 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// stableCount is the number of instances that stay registered, with no
+// checks, for the whole run; their answers must never change.
+const stableCount = 5
+
+// target is the beacon under test: one started here, or one running.
+type target struct {
+	httpAddr, dnsAddr string
+	pid               int
+	dataDir           string
+	proc              *beaconProc // nil when not started here
+	tmp               string      // removed at cleanup unless kept
+}
+
+// openTarget starts beacon (building it unless cfg.Beacon names a
+// binary), or uses the one at cfg.HTTPAddr.
+func openTarget(ctx context.Context, cfg config, log io.Writer) (*target, error) {
+	if cfg.HTTPAddr != "" {
+		if cfg.DNSAddr == "" {
+			return nil, fmt.Errorf("-addr needs -dns-addr too")
+		}
+		return &target{httpAddr: cfg.HTTPAddr, dnsAddr: cfg.DNSAddr, pid: cfg.PID, dataDir: cfg.DataDir}, nil
+	}
+	tmp, err := os.MkdirTemp("", "beacon-soak")
+	if err != nil {
+		return nil, err
+	}
+	t := &target{tmp: tmp, dataDir: cfg.DataDir}
+	if t.dataDir == "" {
+		t.dataDir = filepath.Join(tmp, "data")
+	}
+	bin := cfg.Beacon
+	if bin == "" {
+		fmt.Fprintln(log, "soak: building ./cmd/beacon")
+		if bin, err = buildBeacon(ctx, tmp); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
+	}
+	p, err := startBeacon(ctx, bin, t.dataDir, "-domain", cfg.Domain, "-log-level", "warn")
+	if err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
+	t.proc, t.pid, t.httpAddr, t.dnsAddr = p, p.PID(), p.HTTPAddr, p.DNSAddr
+	return t, nil
+}
+
+func (t *target) describe() string {
+	if t.proc == nil {
+		return fmt.Sprintf("beacon at http %s, dns %s", t.httpAddr, t.dnsAddr)
+	}
+	return fmt.Sprintf("beacon pid %d started here, http %s, dns %s, data %s", t.pid, t.httpAddr, t.dnsAddr, t.dataDir)
+}
+
+// stop ends a beacon started here with SIGTERM and returns what went
+// wrong, if anything: a non-zero exit or a crash trace in its output.
+func (t *target) stop() string {
+	if t.proc == nil {
+		return ""
+	}
+	code, err := t.proc.terminate()
+	out := t.proc.Stderr()
+	switch {
+	case err != nil:
+		return "stopping beacon: " + err.Error()
+	case crashTrace(out):
+		return "beacon crashed: " + lastLines(out, 5)
+	case code != 0:
+		return fmt.Sprintf("beacon exited %d after SIGTERM: %s", code, lastLines(out, 3))
+	}
+	return ""
+}
+
+// cleanup kills a beacon started here if it still runs and removes the
+// temporary files unless keep is set.
+func (t *target) cleanup(keep bool) {
+	if t.proc != nil {
+		t.proc.kill()
+	}
+	if t.tmp != "" && !keep {
+		os.RemoveAll(t.tmp)
+	}
+}
+
+// runSoak runs the load described by cfg against beacon and reports.
+// An error means the run could not be set up; problems found under load
+// are in the report.
+func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
+	t, err := openTarget(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	defer t.cleanup(cfg.Keep)
+	api := newAPIClient(t.httpAddr)
+	defer api.close()
+	rep := &report{Duration: cfg.Duration, Server: t.describe(), Backends: cfg.Backends}
+	rep.Before = takeSample(ctx, api, t.pid, t.dataDir)
+
+	want, err := registerStable(ctx, api, cfg.Domain)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := startBackends(cfg.Backends, cfg.FlapEvery)
+	if err != nil {
+		return nil, err
+	}
+	defer bs.close()
+	for _, r := range bs.registrations() {
+		if err := api.register(ctx, r); err != nil {
+			return nil, fmt.Errorf("registering backend %s: %w", r.ID, err)
+		}
+	}
+	want.flapPorts = bs.ports()
+
+	dns := &dnsLoad{addr: t.dnsAddr, workers: cfg.DNSWorkers, qps: cfg.DNSRate, want: want}
+	ch := newChurn(api, cfg.ChurnRate, cfg.ChurnLive)
+	fmt.Fprintf(log, "soak: %s; load for %s\n", t.describe(), cfg.Duration)
+	loadCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context, time.Duration){dns.run, ch.run, bs.run,
+		func(ctx context.Context, d time.Duration) { progress(ctx, d, log, dns, ch) }} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(loadCtx, cfg.Duration)
+		}()
+	}
+	sleepUntil(loadCtx, start.Add(min(cfg.Warmup, cfg.Duration/4)))
+	rep.Warm = takeSample(ctx, api, t.pid, t.dataDir)
+	sleepUntil(loadCtx, start.Add(cfg.Duration-min(2*time.Second, cfg.Duration/10)))
+	rep.End = takeSample(ctx, api, t.pid, t.dataDir)
+	wg.Wait()
+
+	rep.Answered, rep.Failed = dns.answered.Load(), dns.failed.Load()
+	rep.Timeouts, rep.TCPRetries = dns.timeouts.Load(), dns.tcpRetries.Load()
+	rep.P50, rep.P99, rep.Max = dns.hist.quantile(0.5), dns.hist.quantile(0.99), dns.hist.max
+	rep.DNSErrors = dns.errs
+	rep.Registered, rep.Deregistered, rep.APIErrors = ch.registered.Load(), ch.deregistered.Load(), ch.errors.Load()
+	rep.APIErrorSamples = ch.errs
+	rep.Flips, rep.FlapChanges = bs.flips.Load(), dns.flapChanges.Load()
+	rep.FlapRequired = cfg.Duration >= 4*cfg.FlapEvery+3*time.Second && cfg.Backends > 0
+	if rep.CatalogDiffs, err = ch.verify(ctx); err != nil {
+		rep.APIErrors++
+		rep.APIErrorSamples = append(rep.APIErrorSamples, "reading the catalog at the end: "+err.Error())
+	}
+	rep.Live = ch.liveCount()
+
+	// Let the connections of the load close before the idle sample.
+	api.close()
+	sleepUntil(ctx, time.Now().Add(time.Second))
+	rep.After = takeSample(ctx, api, t.pid, t.dataDir)
+	rep.Stop = t.stop()
+	return rep, nil
+}
+
+// registerStable registers the instances whose answers never change and
+// returns the expectations for them.
+func registerStable(ctx context.Context, api *apiClient, domain string) (expectations, error) {
+	want := expectations{domain: strings.ToLower(strings.TrimSuffix(domain, ".")),
+		churnLo: churnPortLo, churnHi: churnPortLo + churnPortSpan}
+	for i := 1; i <= stableCount; i++ {
+		ip := netip.AddrFrom4([4]byte{10, 99, 0, byte(i)})
+		r := registration{ID: fmt.Sprintf("stable-%d", i), Name: "stable", Address: ip.String(),
+			Port: 9000 + i, Tags: []string{"stable"}}
+		if err := api.register(ctx, r); err != nil {
+			return want, fmt.Errorf("registering %s: %w", r.ID, err)
+		}
+		want.stable = append(want.stable, instanceAddr{IP: ip, Port: uint16(r.Port)})
+	}
+	return want, nil
+}
+
+// progress prints a line of running totals every 10 seconds.
+func progress(ctx context.Context, d time.Duration, log io.Writer, dns *dnsLoad, ch *churn) {
+	const every = 10 * time.Second
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	start := time.Now()
+	for i := 0; i < int(d/every); i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		fmt.Fprintf(log, "soak: %s: %d DNS answered, %d failed; %d registered, %d deregistered, %d API errors\n",
+			time.Since(start).Round(time.Second), dns.answered.Load(), dns.failed.Load(),
+			ch.registered.Load(), ch.deregistered.Load(), ch.errors.Load())
+	}
+}
+
+// sleepUntil waits until t or until ctx ends.
+func sleepUntil(ctx context.Context, t time.Time) {
+	timer := time.NewTimer(time.Until(t))
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+}
