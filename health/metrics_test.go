@@ -1,0 +1,91 @@
+package health
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+func TestMetrics(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, t.TempDir(), nil)
+	reg := prometheus.NewPedanticRegistry()
+	ok, bad, busy := newBackend(t, 200), newBackend(t, 500), newBackend(t, 429)
+	start(t, st, Config{Registerer: reg})
+	register(t, st, "ok", store.CheckSpec{HTTP: ok.URL, Interval: time.Second})
+	register(t, st, "bad", store.CheckSpec{HTTP: bad.URL, Interval: time.Second, Status: store.Passing})
+	register(t, st, "busy", store.CheckSpec{HTTP: busy.URL, Interval: time.Second})
+	register(t, st, "ttl", store.CheckSpec{TTL: 100 * time.Millisecond, Status: store.Passing})
+	waitFor(t, 2*time.Second, "checks settled", func() bool {
+		return statusOf(st, "service:ok") == store.Passing && statusOf(st, "service:bad") == store.Critical &&
+			statusOf(st, "service:ttl") == store.Critical && statusOf(st, "service:busy") == store.Warning
+	})
+
+	want := `
+# HELP beacon_instances Registered instances by health status, counted at scrape time.
+# TYPE beacon_instances gauge
+beacon_instances{status="critical"} 2
+beacon_instances{status="passing"} 1
+beacon_instances{status="warning"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "beacon_instances"); err != nil {
+		t.Error(err)
+	}
+	for _, c := range []struct {
+		kind, status string
+		min          float64
+	}{{"http", "passing", 1}, {"http", "warning", 1}, {"http", "critical", 1}, {"ttl", "critical", 1}} {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := -1.0
+		for _, mf := range mfs {
+			if mf.GetName() != "beacon_health_checks_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				if labelsAre(m.GetLabel(), c.kind, c.status) {
+					got = m.GetCounter().GetValue()
+				}
+			}
+		}
+		if got < c.min {
+			t.Errorf("beacon_health_checks_total{kind=%q,status=%q} = %v, want at least %v", c.kind, c.status, got, c.min)
+		}
+	}
+	if n := testutil.CollectAndCount(reg, "beacon_health_check_duration_seconds"); n != 2 {
+		t.Errorf("beacon_health_check_duration_seconds has %d series, want 2 (http, tcp)", n)
+	}
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, reg)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+}
+
+func labelsAre(labels []*dto.LabelPair, kind, status string) bool {
+	got := map[string]string{}
+	for _, l := range labels {
+		got[l.GetName()] = l.GetValue()
+	}
+	return len(got) == 2 && got["kind"] == kind && got["status"] == status
+}
+
+func mustGather(t *testing.T, reg prometheus.Gatherer) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
