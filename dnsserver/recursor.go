@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"context"
 	"log/slog"
 	"time"
 
@@ -21,13 +22,18 @@ type forwarder struct {
 	tcp   *dns.Client
 	sem   chan struct{}
 	log   *slog.Logger
+	// ctx ends in-flight exchanges when the server shuts down.
+	ctx  context.Context
+	stop context.CancelFunc
 }
 
 func newForwarder(addrs []string, timeout time.Duration, log *slog.Logger) *forwarder {
 	if len(addrs) == 0 {
 		return nil
 	}
+	ctx, stop := context.WithCancel(context.Background())
 	return &forwarder{
+		ctx: ctx, stop: stop,
 		addrs: addrs,
 		udp:   &dns.Client{Net: "udp", Timeout: timeout, UDPSize: dns.MaxMsgSize},
 		tcp:   &dns.Client{Net: "tcp", Timeout: timeout},
@@ -67,11 +73,24 @@ func (f *forwarder) forward(req *dns.Msg) *dns.Msg {
 // cannot be guessed from the client's.
 func (f *forwarder) exchange(q *dns.Msg, addr string) (*dns.Msg, error) {
 	q.Id = dns.Id()
-	r, _, err := f.udp.Exchange(q, addr)
+	r, err := f.exchangeWith(f.udp, q, addr)
 	if err == nil && r.Truncated {
 		q.Id = dns.Id()
-		r, _, err = f.tcp.Exchange(q, addr)
+		r, err = f.exchangeWith(f.tcp, q, addr)
 	}
+	return r, err
+}
+
+// exchangeWith runs one exchange that shutting down cuts short: miekg's
+// client honours a context's deadline but not its cancellation.
+func (f *forwarder) exchangeWith(c *dns.Client, q *dns.Msg, addr string) (*dns.Msg, error) {
+	conn, err := c.DialContext(f.ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	defer context.AfterFunc(f.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })()
+	r, _, err := c.ExchangeWithConnContext(f.ctx, q, conn)
 	return r, err
 }
 

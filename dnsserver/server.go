@@ -162,6 +162,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if udp == nil {
 		return nil
 	}
+	if s.h.fwd != nil {
+		s.h.fwd.stop()
+	}
 	var errs []error
 	for _, srv := range []*dns.Server{udp, tcp} {
 		if err := srv.ShutdownContext(ctx); err != nil {
