@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// flatTolerance is how far (as a fraction) any step's rate may fall below
+// the median step's for the per-registration cost to count as flat.
+const flatTolerance = 0.25
+
+// growthResult is phase 2: registrations/s per step as the catalog grows,
+// then beacon's memory with everything registered.
+type growthResult struct {
+	Target   int // instances asked for
+	Services int
+	Clients  int
+	Res      loadResult
+	Mem      memory  // zero when the PID is unknown
+	Heap     float64 // go_memstats_heap_inuse_bytes, from /metrics
+}
+
+// Rates are the steps' registrations/s.
+func (g growthResult) Rates() []float64 {
+	var out []float64
+	for _, s := range g.Res.Steps {
+		out = append(out, rate(s.N, s.Elapsed))
+	}
+	return out
+}
+
+// Flat reports whether no step ran more than flatTolerance slower than
+// the median step, and the ratio of the last step's rate to the first's.
+func (g growthResult) Flat() (bool, float64) {
+	r := g.Rates()
+	if len(r) < 2 {
+		return false, 0
+	}
+	med := median(r)
+	for _, v := range r {
+		if v < (1-flatTolerance)*med {
+			return false, r[len(r)-1] / r[0]
+		}
+	}
+	return true, r[len(r)-1] / r[0]
+}
+
+// Complete reports whether every instance asked for was registered.
+func (g growthResult) Complete() bool { return g.Res.N >= g.Target }
+
+// growth is phase 2 on s, which must start empty for the figures to mean
+// growth from zero (with -addr it grows from whatever is there).
+func (b *bench) growth(ctx context.Context, s *server) (growthResult, error) {
+	cfg := b.cfg
+	c := newClient(s.Addr, cfg.growClients+2)
+	defer c.close()
+	prefix := b.run + "g-"
+	l := load{prefix: prefix, services: serviceNames(prefix, cfg.growServices), clients: cfg.growClients,
+		count: cfg.instances, until: time.Now().Add(cfg.growTimeout), step: cfg.step}
+	res, err := runLoad(ctx, c, l)
+	if err != nil {
+		return growthResult{}, fmt.Errorf("phase 2: %w", err)
+	}
+	g := growthResult{Target: cfg.instances, Services: cfg.growServices, Clients: cfg.growClients, Res: res}
+	for _, st := range res.Steps {
+		b.logf("phase 2: up to %6d: %.0f/s, p50 %v p99 %v", st.Upto, rate(st.N, st.Elapsed), st.Lat.P50, st.Lat.P99)
+	}
+	if g.Heap, err = c.metric(ctx, heapInuse); err != nil {
+		return g, err
+	}
+	if s.PID != 0 {
+		if g.Mem, err = readMemory(s.PID); err != nil {
+			return g, err
+		}
+		b.logf("phase 2: %d instances: VmRSS %.1f MB (anon %.1f, file %.1f), Go heap in use %.1f MB",
+			res.N, mb(g.Mem.RSS), mb(g.Mem.Anon), mb(g.Mem.File), mb(uint64(g.Heap)))
+	}
+	return g, nil
+}
+
+// mb is bytes in MB (10^6), as RSS figures are usually quoted.
+func mb(b uint64) float64 { return float64(b) / 1e6 }

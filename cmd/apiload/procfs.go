@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// memory is a process's resident memory from /proc/PID/status.
+type memory struct {
+	RSS, Anon, File uint64 // bytes: VmRSS, RssAnon, RssFile
+}
+
+// readMemory reads pid's resident memory.
+func readMemory(pid int) (memory, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return memory{}, err
+	}
+	return parseStatus(b)
+}
+
+// parseStatus takes VmRSS, RssAnon and RssFile ("Key:\t  123 kB") from a
+// /proc/PID/status text. VmRSS is required; kernels before 4.5 lack the
+// split, which then reads as zero.
+func parseStatus(text []byte) (memory, error) {
+	var m memory
+	found := false
+	sc := bufio.NewScanner(bytes.NewReader(text))
+	for sc.Scan() {
+		key, val, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch key {
+		case "VmRSS":
+			dst, found = &m.RSS, true
+		case "RssAnon":
+			dst = &m.Anon
+		case "RssFile":
+			dst = &m.File
+		default:
+			continue
+		}
+		f := strings.Fields(val)
+		if len(f) != 2 || f[1] != "kB" {
+			return memory{}, fmt.Errorf("/proc status: unexpected %s line %q", key, sc.Text())
+		}
+		kb, err := strconv.ParseUint(f[0], 10, 64)
+		if err != nil {
+			return memory{}, fmt.Errorf("/proc status: %s: %w", key, err)
+		}
+		*dst = kb << 10
+	}
+	if !found {
+		return memory{}, fmt.Errorf("/proc status: no VmRSS line")
+	}
+	return m, nil
+}
+
+// clockTick is USER_HZ, the unit of /proc/PID/stat times; 100 on every
+// Linux architecture Go supports.
+const clockTick = 100
+
+// readCPU returns the user plus system CPU time pid has used.
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	return parseStat(b)
+}
+
+// parseStat takes utime+stime from a /proc/PID/stat line. The command
+// name (field 2) is in parentheses and may hold spaces, so fields are
+// counted from the last ')'.
+func parseStat(text []byte) (time.Duration, error) {
+	s := string(text)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc stat: no command field in %q", s)
+	}
+	f := strings.Fields(s[i+1:])
+	// After the command: state(3) ... utime(14) stime(15), so utime is
+	// the 12th field here (index 11).
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc stat: %d fields after the command, want at least 13", len(f))
+	}
+	var ticks uint64
+	for _, v := range f[11:13] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc stat: %w", err)
+		}
+		ticks += n
+	}
+	return time.Duration(ticks) * time.Second / clockTick, nil
+}

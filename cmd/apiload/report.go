@@ -1,0 +1,132 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// environment says where the figures were measured.
+type environment struct {
+	Date, CPU, Kernel, Go, Commit, FS string
+	CPUs                              int
+}
+
+func describeEnvironment(dataDir string, fs *fsyncResult) environment {
+	e := environment{Date: time.Now().UTC().Format("2006-01-02"), CPUs: runtime.NumCPU(), Go: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				e.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		e.Kernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+		e.Commit = strings.TrimSpace(string(out))
+	}
+	e.FS = dataDir
+	if fs != nil && fs.TmpFS {
+		e.FS += " (tmpfs: fsync is free there, so durability costs are understated)"
+	}
+	return e
+}
+
+// writeReport writes the summary table (ready for README.md, Performance
+// → API) and the detail tables of each phase that ran.
+func writeReport(w io.Writer, r *results, cfg config) {
+	var b bytes.Buffer
+	e := r.Env
+	fmt.Fprintf(&b, "Measured %s with `go run ./cmd/apiload` (beacon %s, %s) on %d vCPU %s, Linux %s; "+
+		"the load generator runs on the same vCPUs. Data dir: %s. MB = 10^6 bytes.\n\n",
+		e.Date, e.Commit, e.Go, e.CPUs, e.CPU, e.Kernel, e.FS)
+	b.WriteString("| measure | beacon | target | result | Consul 1.14 agent, same machine |\n|---|---|---|---|---|\n")
+	for _, v := range r.verdicts() {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", v.What, v.Got, v.Target, v.Result, v.Peer)
+	}
+	if len(r.Throughput) > 0 {
+		fmt.Fprintf(&b, "\nDurable registrations over HTTP (PUT /v1/agent/service/register, unique IDs over %d services, one tag, one meta key, no checks; keep-alive connections, one per client; each level on a fresh beacon, %v or %s registrations after a warm-up). "+
+			"A commit is one bbolt transaction made durable (fdatasync of the pages, then of the meta page), counted by `beacon_store_commit_duration_seconds_count`.\n\n",
+			throughputServices, cfg.duration, thousands(float64(cfg.maxRegs)))
+		b.WriteString("| clients | registrations | registrations/s | commits | commits/registration | registrations/commit | p50 | p99 | beacon CPU/registration |\n|---|---|---|---|---|---|---|---|---|\n")
+		for _, row := range r.Throughput {
+			cpu := "—"
+			if row.CPU > 0 && row.Res.N > 0 {
+				cpu = fmt.Sprintf("%.0f µs", float64(row.CPU.Microseconds())/float64(row.Res.N))
+			}
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %.3f | %.1f | %s | %s | %s |\n", row.Clients, thousands(float64(row.Res.N)),
+				thousands(rate(row.Res.N, row.Res.Elapsed)), thousands(row.Commits), row.CommitsPerReg(), row.PerCommit(),
+				ms(row.Res.Lat.P50), ms(row.Res.Lat.P99), cpu)
+		}
+	}
+	if g := r.Growth; g != nil {
+		fmt.Fprintf(&b, "\nCatalog growth: %s instances over %s services (%s per service), %d clients, on a fresh beacon.\n\n",
+			thousands(float64(g.Target)), thousands(float64(g.Services)), thousands(float64(g.Target/max(g.Services, 1))), g.Clients)
+		b.WriteString("| instances | registrations/s | p50 | p99 |\n|---|---|---|---|\n")
+		for _, s := range g.Res.Steps {
+			fmt.Fprintf(&b, "| %s–%s | %s | %s | %s |\n", thousands(float64(s.Upto-s.N)), thousands(float64(s.Upto)),
+				thousands(rate(s.N, s.Elapsed)), ms(s.Lat.P50), ms(s.Lat.P99))
+		}
+	}
+	if len(r.Watch) > 0 {
+		fmt.Fprintf(&b, "\nBlocked watchers: each of %d clients holds GET ...?index=N&wait=5m on its own connection; once all are sent and %v more has passed, "+
+			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time is from the registration's 200 to each watcher's full answer; "+
+			"a watcher answered before the 200 arrived counts as 0.\n\n", cfg.watchers, cfg.settle)
+		b.WriteString("| catalog | endpoint | p50 | p99 | max | answered before the 200 | registration round trip |\n|---|---|---|---|---|---|---|\n")
+		for _, w := range r.Watch {
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %d | %s |\n", w.Catalog, w.Endpoint, ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max), w.Early, ms(w.Write))
+		}
+	}
+	if f := r.Fsync; f != nil {
+		fmt.Fprintf(&b, "\nfsync probe: 4 KiB pwrite + fdatasync in the data dir, %d times: p50 %s, p99 %s, max %s.\n", f.N, ms(f.Lat.P50), ms(f.Lat.P99), ms(f.Lat.Max))
+	}
+	_, _ = w.Write(b.Bytes())
+}
+
+// ms formats d in milliseconds with two significant decimals for small
+// values.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0f ms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f ms", v)
+	default:
+		return fmt.Sprintf("%.2f ms", v)
+	}
+}
+
+// thousands rounds v to an integer and groups its digits by comma.
+func thousands(v float64) string {
+	n := int64(math.Round(v))
+	s := strconv.FormatInt(n, 10)
+	neg := n < 0
+	if neg {
+		s = s[1:]
+	}
+	var out []byte
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	if neg {
+		return "-" + string(out)
+	}
+	return string(out)
+}
