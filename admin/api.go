@@ -83,9 +83,10 @@ type API struct {
 	// beacon runs, and the store's index at start is above every index
 	// of an earlier run, so this never goes backwards.
 	nodeIndex uint64
-	// wakeups counts blocked queries woken by a change; tests use it to
-	// show that unrelated changes wake nobody.
-	wakeups counter
+	// wakeups counts blocked queries woken by a change, and parked the
+	// queries blocked right now; tests use them to show that unrelated
+	// changes wake nobody.
+	wakeups, parked counter
 }
 
 // New returns the API over st.

@@ -71,10 +71,12 @@ func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watc
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + writeGrace))
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	a.parked.add(1)
+	defer a.parked.add(-1)
 	for {
 		select {
 		case <-changed:
-			a.wakeups.add()
+			a.wakeups.add(1)
 			snap = a.st.Snapshot()
 			idx, changed = watch(snap)
 			if ready(snap, idx) {

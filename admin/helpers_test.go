@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,7 +19,7 @@ import (
 // env is an API over a real store in a temporary directory, served by a
 // real HTTP server on 127.0.0.1.
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	st  *store.Store
 	api *API
 	srv *httptest.Server
@@ -37,7 +38,7 @@ func openStore(t testing.TB, dir string) *store.Store {
 	return st
 }
 
-func newEnv(t *testing.T, cfg Config) *env {
+func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	st := openStore(t, t.TempDir())
 	t.Cleanup(func() { _ = st.Close() })
@@ -115,7 +116,7 @@ func (e *env) register(body string) {
 }
 
 // decode reads a JSON answer into v.
-func decode(t *testing.T, r reply, v any) {
+func decode(t testing.TB, r reply, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(r.body), v); err != nil {
 		t.Fatalf("decode %q: %v", r.body, err)
@@ -134,7 +135,7 @@ func errorLine(t *testing.T, r reply) {
 }
 
 // waitFor polls cond with a short deadline.
-func waitFor(t *testing.T, what string, cond func() bool) {
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
@@ -153,3 +154,5 @@ func (e *env) seed() {
 	e.register(`{"ID":"web2","Name":"web","Address":"10.0.0.2","Port":8080,"Tags":["v2"],"Check":{"TTL":"30s","Status":"passing"}}`)
 	e.register(`{"ID":"db1","Name":"db","Address":"10.0.0.9","Port":5432}`)
 }
+
+func listenLocal() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

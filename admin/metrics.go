@@ -33,5 +33,5 @@ func (m *metrics) observe(route string, code int) {
 // counter is a plain atomic counter.
 type counter struct{ n atomic.Int64 }
 
-func (c *counter) add()        { c.n.Add(1) }
+func (c *counter) add(n int64) { c.n.Add(n) }
 func (c *counter) load() int64 { return c.n.Load() }
