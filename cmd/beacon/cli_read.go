@@ -134,7 +134,7 @@ func listInstances(ctx context.Context, c *client, out output, args []string) er
 		}
 		output := ""
 		if worst != nil {
-			output = truncate(worst.Output, 72)
+			output = truncate(worst.detail(), 72)
 		}
 		table[i] = []string{e.Service.ID, status, addr, strconv.Itoa(e.Service.Port), strings.Join(e.Service.Tags, ","), output}
 	}

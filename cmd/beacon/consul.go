@@ -46,7 +46,17 @@ type healthCheck struct {
 	Name      string
 	Status    string
 	Output    string
+	Notes     string `json:",omitempty"`
 	ServiceID string
+}
+
+// detail is what a table shows of the check: its output, or its notes
+// when it has none (maintenance mode keeps its reason there).
+func (c *healthCheck) detail() string {
+	if c.Output != "" {
+		return c.Output
+	}
+	return c.Notes
 }
 
 // statusRank orders Consul's statuses so that the worst one wins; an
