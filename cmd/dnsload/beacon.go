@@ -44,11 +44,11 @@ func cleanEnv() []string {
 	return env
 }
 
-// startBeacon runs `beacon serve` pinned to cpu on a fresh data dir and
-// waits until its HTTP API answers.
-func startBeacon(ctx context.Context, p *procs, bin, workDir string, cpu int, dnsAddr, httpAddr string) (*child, error) {
+// startBeacon runs `beacon serve` pinned to cpu at niceness nice on a
+// fresh data dir and waits until its HTTP API answers.
+func startBeacon(ctx context.Context, p *procs, bin, workDir string, cpu, nice int, dnsAddr, httpAddr string) (*child, error) {
 	dataDir := filepath.Join(workDir, "beacon-data")
-	c, err := p.start("beacon", cpu, workDir, cleanEnv(), bin, "serve",
+	c, err := p.start("beacon", cpu, nice, workDir, cleanEnv(), bin, "serve",
 		"-data-dir", dataDir, "-dns-addr", dnsAddr, "-http-addr", httpAddr, "-log-level", "warn")
 	if err != nil {
 		return nil, err

@@ -22,12 +22,31 @@ type perfResult struct {
 	RequestSize           int            // average bytes
 	ResponseSize          int            // average bytes
 	QPS                   float64
+	RunTime               time.Duration // as dnsperf measured it
 	AvgLatency            time.Duration
 	MinLatency            time.Duration
 	MaxLatency            time.Duration
 	StdDevLatency         time.Duration
 	Latencies             []time.Duration // per answered query, with -v only
 	TimedOut              int             // "T" lines, with -v only
+	ClientCPU             time.Duration   // CPU time dnsperf used
+	ServerCPU             time.Duration   // CPU time the server used, set by the caller
+}
+
+// share is the fraction of one CPU that cpu is over the run.
+func (r *perfResult) share(cpu time.Duration) float64 {
+	if r.RunTime <= 0 {
+		return 0
+	}
+	return float64(cpu) / float64(r.RunTime)
+}
+
+// perCPUSecond is the queries answered per second of server CPU time.
+func (r *perfResult) perCPUSecond() float64 {
+	if r.ServerCPU <= 0 {
+		return 0
+	}
+	return float64(r.Completed) / r.ServerCPU.Seconds()
 }
 
 // perfArgs are the dnsperf flags of one run.
@@ -72,7 +91,7 @@ func dnsperfPath() (string, error) {
 // (so that reading per-query lines does not compete with dnsperf for its
 // CPU), and parses the report. dnsperf gets its time limit plus its 5 s
 // query timeout and a margin before it is killed.
-func runDNSPerf(ctx context.Context, bin string, cpu int, a perfArgs, outFile string) (*perfResult, error) {
+func runDNSPerf(ctx context.Context, bin string, cpu, nice int, a perfArgs, outFile string) (*perfResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, a.Duration+15*time.Second)
 	defer cancel()
 	out, err := os.Create(outFile)
@@ -80,13 +99,14 @@ func runDNSPerf(ctx context.Context, bin string, cpu int, a perfArgs, outFile st
 		return nil, err
 	}
 	defer out.Close()
-	argv := append([]string{"-c", strconv.Itoa(cpu), bin}, a.argv()...)
-	cmd := exec.CommandContext(ctx, "taskset", argv...)
+	argv := pinned(cpu, nice, append([]string{bin}, a.argv()...))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("dnsperf %s: %w: %s", strings.Join(a.argv(), " "), err, strings.TrimSpace(stderr.String()))
 	}
+	cpuUsed := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	if _, err := out.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -94,6 +114,7 @@ func runDNSPerf(ctx context.Context, bin string, cpu int, a perfArgs, outFile st
 	if err != nil {
 		return nil, fmt.Errorf("dnsperf report %s: %w", outFile, err)
 	}
+	res.ClientCPU = cpuUsed
 	return res, nil
 }
 
@@ -135,6 +156,10 @@ func parseDNSPerf(r io.Reader) (*perfResult, error) {
 			_, err = fmt.Sscanf(val, "request %d, response %d", &res.RequestSize, &res.ResponseSize)
 		case "Queries per second":
 			res.QPS, err = strconv.ParseFloat(val, 64)
+		case "Run time (s)":
+			var rt float64
+			rt, err = strconv.ParseFloat(val, 64)
+			res.RunTime = seconds(rt)
 		case "Average Latency (s)":
 			var avg, lo, hi float64
 			_, err = fmt.Sscanf(val, "%g (min %g, max %g)", &avg, &lo, &hi)
@@ -154,7 +179,7 @@ func parseDNSPerf(r io.Reader) (*perfResult, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	for _, k := range []string{"Queries sent", "Queries completed", "Queries lost", "Queries per second", "Average Latency (s)"} {
+	for _, k := range []string{"Queries sent", "Queries completed", "Queries lost", "Queries per second", "Run time (s)", "Average Latency (s)"} {
 		if !seen[k] {
 			return nil, fmt.Errorf("no %q line in the report", k)
 		}

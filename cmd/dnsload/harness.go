@@ -50,6 +50,9 @@ func newHarness(cfg *config, log io.Writer) (*harness, error) {
 	if runtime.GOOS != "linux" {
 		return nil, errors.New("dnsload pins processes to CPUs and runs on Linux only")
 	}
+	if err := checkTools(); err != nil {
+		return nil, err
+	}
 	if n := runtime.NumCPU(); cfg.ServerCPU >= n || cfg.ClientCPU >= n {
 		return nil, fmt.Errorf("this machine has CPUs 0-%d; choose -server-cpu and -client-cpu among them", n-1)
 	}
@@ -149,7 +152,7 @@ func (h *harness) startBeacon(ctx context.Context, bin string) (*target, error) 
 	t := &target{name: nameBeacon, addr: loopback(dnsPort), port: dnsPort}
 	httpAddr := loopback(httpPort)
 	h.logf("starting beacon serve (DNS %s, HTTP %s) on CPU %d", t.addr, httpAddr, h.cfg.ServerCPU)
-	if t.child, err = startBeacon(ctx, &h.procs, bin, h.dir, h.cfg.ServerCPU, t.addr, httpAddr); err != nil {
+	if t.child, err = startBeacon(ctx, &h.procs, bin, h.dir, h.cfg.ServerCPU, h.cfg.Nice, t.addr, httpAddr); err != nil {
 		return nil, err
 	}
 	h.logf("registering %d services × %d instances", len(h.ds.Services), h.cfg.Instances)
@@ -190,7 +193,7 @@ func (h *harness) startReference(ctx context.Context, b *target) (*target, error
 	}
 	t := &target{name: nameReference, addr: loopback(port), port: port}
 	h.logf("starting the reference server (DNS %s) on CPU %d with %d canned answers", t.addr, h.cfg.ServerCPU, len(canned))
-	t.child, err = h.procs.start("reference", h.cfg.ServerCPU, h.dir, os.Environ(), self, referenceCommand, "-listen", t.addr, "-answers", file)
+	t.child, err = h.procs.start("reference", h.cfg.ServerCPU, h.cfg.Nice, h.dir, os.Environ(), self, referenceCommand, "-listen", t.addr, "-answers", file)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,6 +69,7 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 			res.Latencies = nil
 		}
 	}
+	rep.env.LoadAfter = loadAverage()
 	if len(rep.Failures) > 0 {
 		return rep, fmt.Errorf("%d wrong answers under load; first: %w", len(rep.Failures), rep.Failures[0])
 	}
@@ -95,7 +97,9 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	sctx, stop := context.WithCancel(ctx)
 	sampled := make(chan sampleResult, 1)
 	go func() { sampled <- sampleDuring(sctx, t.addr, r.Proto, h.ds, r.Kind, 50*time.Millisecond) }()
-	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, a, out)
+	cpu0, cerr := groupCPU(t.child.cmd.Process.Pid)
+	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, h.cfg.Nice, a, out)
+	cpu1, cerr1 := groupCPU(t.child.cmd.Process.Pid)
 	stop()
 	s := <-sampled
 	if a.Verbose && !h.cfg.Keep {
@@ -104,9 +108,10 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if done, werr := t.child.exited(); done {
 		return nil, fmt.Errorf("%s exited during load (%v):\n%s", t.name, werr, t.child.logTail())
 	}
-	if err != nil {
+	if err = errors.Join(err, cerr, cerr1); err != nil {
 		return nil, err
 	}
+	res.ServerCPU = cpu1 - cpu0
 	rep.sampled(t.name, s)
 	want := "NOERROR"
 	if r.Kind == kindNX {
@@ -121,8 +126,9 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if maxQPS > 0 {
 		rate = fmt.Sprintf("-Q %d", maxQPS)
 	}
-	h.logf("%-9s %-13s %s: %8.0f q/s, avg %v, lost %d, response %d B; %d sampled answers correct, %d timed out",
-		t.name, rowLabel(r), rate, res.QPS, res.AvgLatency, res.Lost, res.ResponseSize, s.Checked, s.Timeouts)
+	h.logf("%-9s %-13s %s: %8.0f q/s (%.0f per CPU-second; server CPU %.0f%%, dnsperf CPU %.0f%%), avg %v, lost %d, response %d B; %d sampled answers correct, %d timed out",
+		t.name, rowLabel(r), rate, res.QPS, res.perCPUSecond(), 100*res.share(res.ServerCPU), 100*res.share(res.ClientCPU),
+		res.AvgLatency, res.Lost, res.ResponseSize, s.Checked, s.Timeouts)
 	return res, nil
 }
 

@@ -34,6 +34,7 @@ type config struct {
 	Outstanding     int           // dnsperf -q
 	ServerCPU       int
 	ClientCPU       int
+	Nice            int // niceness of servers and dnsperf
 	Services        int
 	Instances       int
 	NoNSD           bool
@@ -53,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.Outstanding, "outstanding", 200, "dnsperf -q: queries outstanding at once")
 	fs.IntVar(&cfg.ServerCPU, "server-cpu", 0, "CPU every server is pinned to")
 	fs.IntVar(&cfg.ClientCPU, "client-cpu", 1, "CPU dnsperf and this harness are pinned to")
+	fs.IntVar(&cfg.Nice, "nice", -10, "niceness of the servers and dnsperf (through nice(1)), so that other work on a shared machine disturbs the measurement less; 0 leaves it alone")
 	fs.IntVar(&cfg.Services, "services", 100, "services to register")
 	fs.IntVar(&cfg.Instances, "instances", 3, "instances per service")
 	fs.BoolVar(&cfg.NoNSD, "no-nsd", false, "leave NSD out even when it is installed")
@@ -72,6 +74,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-services must be 1 to 1000 and -instances 1 to 20")
 	case cfg.Clients < 1 || cfg.Outstanding < 1:
 		return nil, errors.New("-clients and -outstanding must be positive")
+	case cfg.Nice < -20 || cfg.Nice > 19:
+		return nil, errors.New("-nice must be -20 to 19")
 	case cfg.ServerCPU == cfg.ClientCPU:
 		return nil, errors.New("-server-cpu and -client-cpu must differ")
 	}

@@ -45,7 +45,7 @@ func (h *harness) startNSD(ctx context.Context) (*target, error) {
 	}
 	t := &target{name: nameNSD, addr: loopback(port), port: port}
 	h.logf("starting NSD (DNS %s) on CPU %d", t.addr, h.cfg.ServerCPU)
-	if t.child, err = h.procs.start("nsd", h.cfg.ServerCPU, h.dir, os.Environ(), bin, "-d", "-c", conf); err != nil {
+	if t.child, err = h.procs.start("nsd", h.cfg.ServerCPU, h.cfg.Nice, h.dir, os.Environ(), bin, "-d", "-c", conf); err != nil {
 		return nil, err
 	}
 	if err := h.waitReady(ctx, t); err != nil {

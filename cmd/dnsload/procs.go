@@ -32,23 +32,29 @@ type child struct {
 	err  error // set before done is closed
 }
 
+// pinned is argv run through taskset on cpu and, when nice is not 0,
+// through nice, which every thread the program starts inherits.
+func pinned(cpu, nice int, argv []string) []string {
+	out := []string{"taskset", "-c", strconv.Itoa(cpu)}
+	if nice != 0 {
+		out = append([]string{"nice", "-n", strconv.Itoa(nice)}, out...)
+	}
+	return append(out, argv...)
+}
+
 // start runs argv pinned to cpu through taskset, in its own process group
 // (so a Ctrl-C at the terminal reaches only the harness, which then stops
 // it) and with SIGKILL as its parent-death signal (so it cannot outlive a
 // harness that is killed outright). Output goes to logDir/name.log.
-func (p *procs) start(name string, cpu int, logDir string, env []string, argv ...string) (*child, error) {
-	taskset, err := exec.LookPath("taskset")
-	if err != nil {
-		return nil, errors.New("taskset not found; install util-linux (apt-get install -y util-linux)")
-	}
+func (p *procs) start(name string, cpu, nice int, logDir string, env []string, argv ...string) (*child, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	out, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	defer out.Close()
-	args := append([]string{"-c", strconv.Itoa(cpu)}, argv...)
-	cmd := exec.Command(taskset, args...)
+	args := pinned(cpu, nice, argv)
+	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.Env = env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -114,6 +120,18 @@ func (p *procs) stopAll() {
 	for i := len(list) - 1; i >= 0; i-- {
 		list[i].stop(3 * time.Second)
 	}
+}
+
+// checkTools makes sure the programs that pin and prioritise processes are
+// there; both come with every Debian system.
+func checkTools() error {
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return errors.New("taskset not found; install util-linux (apt-get install -y util-linux)")
+	}
+	if _, err := exec.LookPath("nice"); err != nil {
+		return errors.New("nice not found; install coreutils")
+	}
+	return nil
 }
 
 // pinSelf moves every thread of this process to cpu, so that the harness

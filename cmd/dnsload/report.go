@@ -13,10 +13,25 @@ import (
 // environment describes the machine and tools, for the table's caption.
 type environment struct {
 	CPU, Kernel, Go, DNSPerf, NSD string
+	LoadBefore, LoadAfter         string // 1-minute load average
+}
+
+// loadAverage is the 1-minute load average: other work on the machine
+// that competes with the servers and dnsperf.
+func loadAverage() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(data))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func probeEnvironment(dnsperf string) environment {
-	env := environment{CPU: "unknown CPU", Go: runtime.Version()}
+	env := environment{CPU: "unknown CPU", Go: runtime.Version(), LoadBefore: loadAverage()}
 	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(data), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
@@ -114,6 +129,16 @@ func (rep *report) ratio(server string, r row) float64 {
 	return b.Best.QPS / o.Best.QPS
 }
 
+// ratioPerCPU is beacon's queries per server CPU-second over server's on
+// r (of the best runs), or 0 when not measured.
+func (rep *report) ratioPerCPU(server string, r row) float64 {
+	b, o := rep.results[nameBeacon][r], rep.results[server][r]
+	if b == nil || b.Best == nil || o == nil || o.Best == nil || o.Best.perCPUSecond() == 0 {
+		return 0
+	}
+	return b.Best.perCPUSecond() / o.Best.perCPUSecond()
+}
+
 // misses lists the Must targets beacon missed.
 func (rep *report) misses() []string {
 	var out []string
@@ -144,7 +169,7 @@ func (rep *report) write(w io.Writer) {
 	if rep.has(nameNSD) {
 		fmt.Fprintf(w, " NSD %s serves the same records from a zone file with `rrl-ratelimit: 0`.", rep.env.NSD)
 	}
-	fmt.Fprint(w, "\n\n")
+	fmt.Fprintf(w, " Load average before and after: %s, %s.\n\n", rep.env.LoadBefore, rep.env.LoadAfter)
 	rep.writeRates(w)
 	fmt.Fprintln(w)
 	rep.writeLatency(w)
@@ -153,13 +178,15 @@ func (rep *report) write(w io.Writer) {
 }
 
 func (rep *report) writeRates(w io.Writer) {
+	fmt.Fprintln(w, "Queries per second at full rate (in parentheses: the share of its CPU the server got), beacon's ratio to the others, and the same ratio per second of server CPU time, which other load on the machine does not skew.")
+	fmt.Fprintln(w)
 	head := []string{"Query", "Transport"}
 	for _, s := range rep.servers {
 		head = append(head, s+" q/s")
 	}
-	head = append(head, "beacon ÷ reference", "Must")
+	head = append(head, "beacon ÷ reference", "Must", "per CPU-s")
 	if rep.has(nameNSD) {
-		head = append(head, "beacon ÷ NSD")
+		head = append(head, "beacon ÷ NSD", "per CPU-s")
 	}
 	tableHead(w, head, 2)
 	for _, r := range rows() {
@@ -172,9 +199,10 @@ func (rep *report) writeRates(w io.Writer) {
 		if q < mustRatio(r) {
 			verdict = "✗"
 		}
-		cells = append(cells, fmt.Sprintf("%.2f", q), fmt.Sprintf("≥ %.1f %s", mustRatio(r), verdict))
+		cells = append(cells, fmt.Sprintf("%.2f", q), fmt.Sprintf("≥ %.1f %s", mustRatio(r), verdict),
+			fmt.Sprintf("%.2f", rep.ratioPerCPU(nameReference, r)))
 		if rep.has(nameNSD) {
-			cells = append(cells, fmt.Sprintf("%.2f", rep.ratio(nameNSD, r)))
+			cells = append(cells, fmt.Sprintf("%.2f", rep.ratio(nameNSD, r)), fmt.Sprintf("%.2f", rep.ratioPerCPU(nameNSD, r)))
 		}
 		tableRow(w, cells)
 	}
@@ -220,6 +248,9 @@ func (rep *report) writeNotes(w io.Writer) {
 	if rep.has(nameNSD) {
 		fmt.Fprintln(w, "NSD's answers are larger (response bytes: "+strings.Join(rep.servers, " / ")+"): without `minimal-responses` it adds the zone's NS to the authority section, and with it, it drops the SRV glue.")
 	}
+	if n := rep.clientBound(); n > 0 {
+		fmt.Fprintf(w, "In %d full-rate runs dnsperf used over 95%% of its CPU, so those rates may be limits of the load generator rather than of the server.\n", n)
+	}
 	if m := rep.misses(); len(m) > 0 {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "Missed Must targets:")
@@ -227,6 +258,20 @@ func (rep *report) writeNotes(w io.Writer) {
 			fmt.Fprintln(w, "- "+s)
 		}
 	}
+}
+
+// clientBound counts the best full-rate runs in which dnsperf had little
+// CPU to spare.
+func (rep *report) clientBound() int {
+	n := 0
+	for _, byRow := range rep.results {
+		for _, o := range byRow {
+			if o.Best != nil && o.Best.share(o.Best.ClientCPU) > 0.95 {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 func tableHead(w io.Writer, head []string, left int) {
@@ -249,7 +294,7 @@ func qps(o *outcome) string {
 	if o == nil || o.Best == nil {
 		return "–"
 	}
-	return thousands(int(o.Best.QPS + 0.5))
+	return fmt.Sprintf("%s (%.0f%%)", thousands(int(o.Best.QPS+0.5)), 100*o.Best.share(o.Best.ServerCPU))
 }
 
 // thousands writes n with comma separators: 148,512.

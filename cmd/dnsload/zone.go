@@ -23,8 +23,9 @@ func writeZone(w io.Writer, ds *dataset) error {
 	bw := bufio.NewWriter(w)
 	fmt.Fprintf(bw, "$ORIGIN %s\n$TTL %d\n", ds.Domain, zoneTTL)
 	fmt.Fprintf(bw, "@ IN SOA ns.%s hostmaster.%s 1 3600 600 86400 %d\n", ds.Domain, ds.Domain, negativeTTL)
-	fmt.Fprintf(bw, "@ IN NS ns.%s\n", ds.Domain)
-	fmt.Fprintf(bw, "ns IN A 127.0.0.1\n")
+	// An NS host outside the zone, so that NSD has no NS glue to add to
+	// the additional section of every answer.
+	fmt.Fprintf(bw, "@ IN NS localhost.\n")
 	for _, s := range ds.Services {
 		for _, in := range s.Instances {
 			fmt.Fprintf(bw, "%s IN SRV 1 1 %d %s\n", s.Name, in.Port, in.target(ds.Domain))
@@ -43,8 +44,10 @@ func writeZone(w io.Writer, ds *dataset) error {
 // zoneFile, with everything it writes kept in dir, no privilege drop or
 // chroot (it runs as the harness's user), no remote control and response
 // rate limiting off (rrl-ratelimit: 0) so that it answers every query.
-// minimal-responses keeps the NS RRset out of positive answers, as beacon
-// leaves it out.
+// minimal-responses stays off: with it NSD would drop the SRV glue that
+// beacon sends (and the harness checks); without it NSD also adds the
+// zone's NS RRset to the authority section, so its answers are a little
+// larger than beacon's.
 func nsdConfig(dir, addr string, port int, zone, zoneFile string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -63,7 +66,7 @@ func nsdConfig(dir, addr string, port int, zone, zoneFile string) string {
 	w("  logfile: %q", dir+"/nsd.log")
 	w("  verbosity: 0")
 	w("  hide-version: yes")
-	w("  minimal-responses: yes")
+	w("  minimal-responses: no")
 	w("  rrl-ratelimit: 0")
 	w("  rrl-whitelist-ratelimit: 0")
 	w("  tcp-count: 1000")

@@ -65,8 +65,8 @@ func answerFromZone(rrs []dns.RR, q question) *dns.Msg {
 func TestZoneAnswersAreCorrect(t *testing.T) {
 	ds := newDataset("service.local", 100, 3)
 	rrs := zoneRecords(t, ds)
-	if want := 3 + 100*3*3; len(rrs) != want {
-		t.Errorf("%d records, want %d (SOA, NS, ns A, and per instance SRV, A and glue A)", len(rrs), want)
+	if want := 2 + 100*3*3; len(rrs) != want {
+		t.Errorf("%d records, want %d (SOA, NS, and per instance SRV, A and glue A)", len(rrs), want)
 	}
 	if soa, ok := rrs[0].(*dns.SOA); !ok || soa.Hdr.Name != ds.Domain || soa.Minttl != negativeTTL {
 		t.Errorf("first record %v, want the SOA of %s with minimum %d", rrs[0], ds.Domain, negativeTTL)
@@ -86,6 +86,7 @@ func TestNSDConfig(t *testing.T) {
 		"rrl-ratelimit: 0",
 		"server-count: 1",
 		"control-enable: no",
+		"minimal-responses: no",
 		`name: "service.local"`,
 	} {
 		if !strings.Contains(conf, want) {
