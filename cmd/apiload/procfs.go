@@ -99,5 +99,9 @@ func parseStat(text []byte) (time.Duration, error) {
 		}
 		ticks += n
 	}
+	// A year of CPU time is far beyond any run; more is a misread.
+	if ticks > 365*24*3600*clockTick {
+		return 0, fmt.Errorf("/proc stat: implausible CPU time of %d ticks", ticks)
+	}
 	return time.Duration(ticks) * time.Second / clockTick, nil
 }
