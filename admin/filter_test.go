@@ -128,7 +128,6 @@ func TestFilterEndpoints(t *testing.T) {
 	if len(names) != 1 || names["db"] == nil {
 		t.Errorf("catalog/services filter: got %v", names)
 	}
-	names = nil
 	decode(t, get("/v1/catalog/services", `ServiceTags contains "v1"`), &names)
 	if len(names) != 1 || strings.Join(names["web"], ",") != "primary,v1" {
 		t.Errorf("catalog/services tags of matching instances only: got %v", names)

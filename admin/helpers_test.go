@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -115,9 +116,10 @@ func (e *env) register(body string) {
 	e.must(http.StatusOK, "PUT", "/v1/agent/service/register", body)
 }
 
-// decode reads a JSON answer into v.
+// decode reads a JSON answer into v, which it clears first.
 func decode(t testing.TB, r reply, v any) {
 	t.Helper()
+	reflect.ValueOf(v).Elem().SetZero()
 	if err := json.Unmarshal([]byte(r.body), v); err != nil {
 		t.Fatalf("decode %q: %v", r.body, err)
 	}
