@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestServeInProcess runs serve itself under the race detector: it logs
+// the bound addresses and the .local warning, serves /healthz, and
+// returns nil once its context ends.
+func TestServeInProcess(t *testing.T) {
+	fs := newFlagSet("serve", "")
+	cfg, err := parseServe(fs, []string{"-data-dir", t.TempDir(), "-dns-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	probe := mdnsProbe{NSSwitch: filepath.Join("testdata", "nsswitch", "debian-mdns.conf"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, newLogger(logs, cfg.LogLevel), probe) }()
+
+	httpAddr := regexp.MustCompile(`http listening" addr=(127\.0\.0\.1:\d+)`)
+	var addr string
+	eventually(t, 10*time.Second, func() string {
+		if m := httpAddr.FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+			return ""
+		}
+		return "no http listening line in the log:\n" + logs.String()
+	})
+	if !regexp.MustCompile(`dns listening" udp=127\.0\.0\.1:[1-9]\d* tcp=127\.0\.0\.1:[1-9]\d*`).MatchString(logs.String()) {
+		t.Errorf("the log does not show the DNS addresses bound:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "level=WARN") || !strings.Contains(logs.String(), "mdns4_minimal") {
+		t.Errorf("no .local warning logged:\n%s", logs)
+	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz: %s", resp.Status)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve returned %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not return after its context ended")
+	}
+	if !strings.Contains(logs.String(), "msg=stopped") {
+		t.Errorf("no stopped line:\n%s", logs)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:8500": true, "[::1]:8500": true, "localhost:8500": true,
+		":8500": false, "0.0.0.0:8500": false, "10.0.0.1:8500": false, "nonsense": false,
+	} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
