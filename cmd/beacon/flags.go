@@ -52,7 +52,7 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TokenFile, "token-file", "", "read the token from this `file`")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
-	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log level: debug, info, warn or error")
+	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 }
 
 // parseServe reads the serve configuration from args, then the
