@@ -40,7 +40,7 @@ func newHandler(cfg *Config, src Source, met *metrics) *handler {
 // ServeDNS answers req. A panic below it is recovered, answered with
 // SERVFAIL and counted, and the server keeps serving.
 func (h *handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
-	start := time.Now()
+	start := sampleStart()
 	defer h.recoverPanic(w, req, start)
 	h.serve(w, req, start)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/beacon-dns/beacon/store"
 )
@@ -250,4 +251,21 @@ func compareSection(t testing.TB, what string, got []dns.RR, want []string) {
 
 func canonical(rr dns.RR) string {
 	return strings.ToLower(strings.ReplaceAll(rr.String(), "\t", " "))
+}
+
+func readCounter(c interface{ Write(*dto.Metric) error }) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return -1
+	}
+	return m.GetCounter().GetValue()
+}
+
+func mustGather(t *testing.T, f *fixture) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := f.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
 }

@@ -66,7 +66,7 @@ func parseOne(l string) query {
 		// service of that name claims them.
 		return query{kind: kindEmpty, service: l}
 	}
-	return query{kind: kindService, service: unescape(l)}
+	return query{kind: kindService, service: label(l)}
 }
 
 func parseTwo(first, second string) query {
@@ -81,9 +81,9 @@ func parseTwo(first, second string) query {
 		if tag == "tcp" || tag == "udp" {
 			tag = ""
 		}
-		return query{kind: kindService, service: unescape(first[1:]), tag: tag}
+		return query{kind: kindService, service: label(first[1:]), tag: tag}
 	}
-	return query{kind: kindService, service: unescape(second), tag: unescape(first)}
+	return query{kind: kindService, service: label(second), tag: unescape(first)}
 }
 
 // parseHexAddr reads the 8 (IPv4) or 32 (IPv6) hex digits of an SRV target.
@@ -155,6 +155,10 @@ func parseReverse(lname string) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
+
+// label is a service name label as the store keeps it: unescaped, then
+// lower-cased, since an escape can spell a capital letter.
+func label(l string) string { return lowerASCII(unescape(l)) }
 
 // unescape turns a label in presentation format (RFC 1035 section 5.1:
 // \X and \DDD) into its bytes, so tags with odd characters still match.

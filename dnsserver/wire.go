@@ -145,7 +145,12 @@ func slotOf(slots []uint16, ptr int) int {
 // writeTo appends to dst[:0] the reply to req: e's bytes with req's ID,
 // RD and CD bits and question case, and the answers in a fresh order.
 func (e *entry) writeTo(dst []byte, req *dns.Msg) []byte {
-	b := append(dst[:0], e.wire...)
+	var b []byte
+	if len(e.slots) > 2 {
+		b = e.reordered(dst)
+	} else {
+		b = append(dst[:0], e.wire...)
+	}
 	binary.BigEndian.PutUint16(b, req.Id)
 	b[2] &^= 0x01
 	if req.RecursionDesired {
@@ -156,9 +161,6 @@ func (e *entry) writeTo(dst []byte, req *dns.Msg) []byte {
 		b[3] |= 0x10
 	}
 	patchName(b[12:], req.Question[0].Name)
-	if len(e.slots) > 2 {
-		e.reorder(b)
-	}
 	return b
 }
 
@@ -179,26 +181,29 @@ func patchName(w []byte, name string) {
 	}
 }
 
-// reorder lays the answer records of e into b in a random order, weighted
-// when e has weights, and moves the pointers into them.
-func (e *entry) reorder(b []byte) {
+// reordered appends to dst[:0] e's bytes with the answer records in a
+// random order, weighted when e has weights, and the compression
+// pointers into them moved along.
+func (e *entry) reordered(dst []byte) []byte {
 	n := len(e.slots) - 1
 	var permBuf [stackShuffle]int
 	var startBuf [stackShuffle]uint16
 	perm, start := permBuf[:0], startBuf[:0]
 	if n > stackShuffle {
-		perm, start = make([]int, n), make([]uint16, n)
+		perm, start = make([]int, 0, n), make([]uint16, 0, n)
 	}
 	perm, start = perm[:n], start[:n]
 	permute(perm, e.weights)
-	p := int(e.slots[0])
+	b := append(dst[:0], e.wire[:e.slots[0]]...)
 	for _, s := range perm {
-		p += copy(b[p:], e.wire[e.slots[s]:e.slots[s+1]])
-		start[s] = uint16(p - int(e.slots[s+1]-e.slots[s]))
+		start[s] = uint16(len(b))
+		b = append(b, e.wire[e.slots[s]:e.slots[s+1]]...)
 	}
+	b = append(b, e.wire[e.slots[n]:]...)
 	for _, f := range e.fixups {
 		binary.BigEndian.PutUint16(b[f.at:], 0xc000|(start[f.slot]+f.off))
 	}
+	return b
 }
 
 // equalFoldASCII compares DNS names case-insensitively (RFC 4343).
@@ -208,13 +213,10 @@ func equalFoldASCII(a, b string) bool {
 	}
 	for i := 0; i < len(a); i++ {
 		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
+		if x == y {
+			continue
 		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
+		if lx := x | 0x20; lx != y|0x20 || lx < 'a' || lx > 'z' {
 			return false
 		}
 	}

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -192,6 +193,37 @@ func TestOtherDomain(t *testing.T) {
 		} {
 			q := c.Msg()
 			c.check(t, q, tr.do(t, f, q))
+		}
+	}
+}
+
+func TestParseQuery(t *testing.T) {
+	const origin = "service.local."
+	for name, want := range map[string]query{
+		"service.local.":               {kind: kindApex},
+		"web.service.local.":           {kind: kindService, service: "web"},
+		`we\066.service.local.`:        {kind: kindService, service: "web"},
+		"v1.web.service.local.":        {kind: kindService, service: "web", tag: "v1"},
+		`a\.b.web.service.local.`:      {kind: kindService, service: "web", tag: "a.b"},
+		"_web._v1.service.local.":      {kind: kindService, service: "web", tag: "v1"},
+		"_web._tcp.service.local.":     {kind: kindService, service: "web"},
+		"_web._udp.service.local.":     {kind: kindService, service: "web"},
+		"ns.service.local.":            {kind: kindNS, service: "ns"},
+		"addr.service.local.":          {kind: kindEmpty, service: "addr"},
+		"x.y.z.service.local.":         {kind: kindUnknown},
+		"0a000005.addr.service.local.": {kind: kindAddr, addr: netip.MustParseAddr("10.0.0.5")},
+		"0a00005.addr.service.local.":  {kind: kindService, service: "addr", tag: "0a00005"},
+		"example.com.":                 {kind: kindOutside},
+		"xservice.local.":              {kind: kindOutside},
+		"5.0.0.10.in-addr.arpa.":       {kind: kindReverse, addr: netip.MustParseAddr("10.0.0.5")},
+		"05.0.0.10.in-addr.arpa.":      {kind: kindOutside},
+		"0.10.in-addr.arpa.":           {kind: kindOutside},
+		"256.0.0.10.in-addr.arpa.":     {kind: kindOutside},
+		"1.0.0.0.ip6.arpa.":            {kind: kindOutside},
+		"x.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa.": {kind: kindOutside},
+	} {
+		if got := parseQuery(name, origin); got != want {
+			t.Errorf("parseQuery(%q) = %+v, want %+v", name, got, want)
 		}
 	}
 }
