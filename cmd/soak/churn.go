@@ -10,11 +10,15 @@ import (
 	"time"
 )
 
-// Ports of churn instances: churnPortLo + seq mod churnPortSpan.
 const (
+	// Ports of churn instances: churnPortLo + seq mod churnPortSpan.
 	churnPortLo   = 20000
 	churnPortSpan = 10000
-	churnWorkers  = 8
+	// churnServices is how many services the churn instances spread over,
+	// so that answers stay the size of real services' answers.
+	churnServices = 20
+	// churnWorkers bounds the writes in flight.
+	churnWorkers = 8
 )
 
 // churn registers instances at a steady rate and deregisters the oldest
@@ -34,6 +38,7 @@ type churn struct {
 	want      map[string]*agentService // what the catalog must hold
 	uncertain map[string]bool          // writes that failed: either state
 	errs      []string
+	latency   latencyHist // of answered writes
 }
 
 func newChurn(api *apiClient, rate float64, live int) *churn {
@@ -66,14 +71,11 @@ func (c *churn) run(ctx context.Context, duration time.Duration) {
 	defer wg.Wait()
 	defer close(jobs)
 	interval := time.Duration(float64(time.Second) / c.rate)
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
 	limit := int(duration/interval) + 1
+	start := time.Now()
 	for seq := 0; seq < limit; seq++ {
-		select {
-		case <-ctx.Done():
+		if !pace(ctx, start.Add(time.Duration(seq+1)*interval)) {
 			return
-		case <-tick.C:
 		}
 		for _, j := range c.next(seq) {
 			select {
@@ -100,16 +102,17 @@ func (c *churn) next(seq int) []churnJob {
 
 func (c *churn) do(j churnJob) {
 	ctx := context.Background() // a write once sent is seen through
+	start := time.Now()
 	if j.dereg != "" {
 		err := c.api.deregister(ctx, j.dereg)
-		c.record(j.dereg, nil, err, &c.deregistered)
+		c.record(j.dereg, nil, err, &c.deregistered, time.Since(start))
 		return
 	}
 	err := c.api.register(ctx, j.reg)
-	c.record(j.reg.ID, j.reg.expected(), err, &c.registered)
+	c.record(j.reg.ID, j.reg.expected(), err, &c.registered, time.Since(start))
 }
 
-func (c *churn) record(id string, next *agentService, err error, ok *atomic.Int64) {
+func (c *churn) record(id string, next *agentService, err error, ok *atomic.Int64, took time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -121,6 +124,7 @@ func (c *churn) record(id string, next *agentService, err error, ok *atomic.Int6
 		return
 	}
 	ok.Add(1)
+	c.latency.observe(took)
 	if next == nil {
 		delete(c.want, id)
 		return
@@ -169,7 +173,7 @@ func (c *churn) liveCount() int {
 // passing TTL check, so checks come and go with instances.
 func churnRegistration(seq int) registration {
 	r := registration{
-		ID: fmt.Sprintf("churn-%d", seq), Name: "churn",
+		ID: fmt.Sprintf("churn-%d", seq), Name: churnService(seq),
 		Address: fmt.Sprintf("10.200.%d.%d", seq/250%250, 1+seq%250),
 		Port:    churnPortLo + seq%churnPortSpan,
 		Tags:    []string{"churn", fmt.Sprintf("gen-%d", seq%4)},
@@ -180,6 +184,9 @@ func churnRegistration(seq int) registration {
 	}
 	return r
 }
+
+// churnService is the service of the i-th churn instance.
+func churnService(i int) string { return fmt.Sprintf("churn-svc-%d", i%churnServices) }
 
 // describe shows a service for a report, long metadata values cut
 // short; nil is absent.

@@ -13,12 +13,13 @@ type report struct {
 	Server   string // how the server was run or reached
 
 	// DNS load.
-	Answered, Failed, Timeouts, TCPRetries int64
-	P50, P99, Max                          time.Duration
-	DNSErrors                              []string
+	Answered, Failed, Timeouts, TCPRetries, TCPReconnects int64
+	P50, P99, Max                                         time.Duration
+	DNSErrors                                             []string
 
 	// Registration churn.
 	Registered, Deregistered, APIErrors int64
+	WriteP50, WriteP99, WriteMax        time.Duration
 	APIErrorSamples                     []string
 	Live                                int
 	CatalogDiffs                        []string
@@ -64,23 +65,32 @@ func (r *report) problems() []string {
 func (r *report) print(w io.Writer) {
 	qps := float64(r.Answered+r.Failed) / r.Duration.Seconds()
 	fmt.Fprintf(w, "beacon soak: %s; %s\n", r.Duration, r.Server)
-	fmt.Fprintf(w, "DNS queries:  %d answered, %d failed (%d timeouts), %d retried over TCP; %.0f/s\n",
-		r.Answered, r.Failed, r.Timeouts, r.TCPRetries, qps)
+	fmt.Fprintf(w, "DNS queries:  %d answered, %d failed (%d timeouts); %.0f/s\n", r.Answered, r.Failed, r.Timeouts, qps)
+	fmt.Fprintf(w, "DNS over TCP: 1 in %d queries; %d truncated answers retried; %d connections closed by the server\n",
+		numKinds, r.TCPRetries, r.TCPReconnects)
 	fmt.Fprintf(w, "DNS latency:  p50 %s, p99 %s, max %s\n", short(r.P50), short(r.P99), short(r.Max))
 	fmt.Fprintf(w, "API writes:   %d registrations, %d deregistrations (%.1f registrations/s), %d errors\n",
 		r.Registered, r.Deregistered, float64(r.Registered)/r.Duration.Seconds(), r.APIErrors)
+	fmt.Fprintf(w, "API latency:  p50 %s, p99 %s, max %s (each write waits for its fsync)\n",
+		short(r.WriteP50), short(r.WriteP99), short(r.WriteMax))
 	fmt.Fprintf(w, "Catalog:      %d churn instances live at the end, %d differences from the acknowledged writes\n",
 		r.Live, len(r.CatalogDiffs))
 	fmt.Fprintf(w, "Flapping:     %d backends, %d flips, %d changes of the flap answer seen over DNS\n",
 		r.Backends, r.Flips, r.FlapChanges)
 	fmt.Fprintf(w, "Server:       %14s %14s %14s %14s %10s\n", "before load", "after warm-up", "end of load", "after load", "growth")
 	row := func(name string, get func(sample) int64, unit func(int64) string) {
+		g := growth(get(r.Warm), get(r.End))
+		if name == "CPU time" {
+			g = "" // always grows
+		}
 		fmt.Fprintf(w, "  %-10s  %14s %14s %14s %14s %10s\n", name,
-			unit(get(r.Before)), unit(get(r.Warm)), unit(get(r.End)), unit(get(r.After)), growth(get(r.Warm), get(r.End)))
+			unit(get(r.Before)), unit(get(r.Warm)), unit(get(r.End)), unit(get(r.After)), g)
 	}
 	row("RSS", func(s sample) int64 { return s.RSS }, mib)
 	row("goroutines", func(s sample) int64 { return int64(s.Goroutines) }, count)
 	row("open fds", func(s sample) int64 { return int64(s.FDs) }, count)
+	row("CPU time", func(s sample) int64 { return int64(s.CPU / time.Millisecond) }, ms)
+	fmt.Fprintf(w, "  %-10s  %14s %14s %14s\n", "CPU use", "", cpuUse(r.Before, r.Warm), cpuUse(r.Warm, r.End))
 	row("beacon.db", func(s sample) int64 { return s.StoreBytes }, kib)
 	for _, e := range r.DNSErrors {
 		fmt.Fprintf(w, "DNS failure:  %s\n", e)
@@ -90,9 +100,13 @@ func (r *report) print(w io.Writer) {
 	}
 	for i, d := range r.CatalogDiffs {
 		if i == maxErrs {
+			fmt.Fprintf(w, "API latency:  p50 %s, p99 %s, max %s (each write waits for its fsync)\n",
+				short(r.WriteP50), short(r.WriteP99), short(r.WriteMax))
 			fmt.Fprintf(w, "Catalog:      ... and %d more\n", len(r.CatalogDiffs)-i)
 			break
 		}
+		fmt.Fprintf(w, "API latency:  p50 %s, p99 %s, max %s (each write waits for its fsync)\n",
+			short(r.WriteP50), short(r.WriteP99), short(r.WriteMax))
 		fmt.Fprintf(w, "Catalog:      %s\n", d)
 	}
 	if p := r.problems(); len(p) > 0 {
@@ -116,6 +130,21 @@ func mib(v int64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.1f MiB", float64(v)/(1<<20))
+}
+
+func ms(v int64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return short(time.Duration(v) * time.Millisecond)
+}
+
+// cpuUse is the server's CPU use between two samples, in cores.
+func cpuUse(a, b sample) string {
+	if a.CPU < 0 || b.CPU < 0 || !b.At.After(a.At) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.2f cores", (b.CPU-a.CPU).Seconds()/b.At.Sub(a.At).Seconds())
 }
 
 func kib(v int64) string {

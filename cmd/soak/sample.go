@@ -8,21 +8,27 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // sample is the server's resource use at one moment; -1 means unknown
 // (no PID or data dir for a server started elsewhere).
 type sample struct {
-	RSS        int64 // bytes resident, from /proc/PID/status
-	FDs        int   // open file descriptors, from /proc/PID/fd
-	Goroutines int   // go_goroutines from beacon's /metrics
-	StoreBytes int64 // size of beacon.db
+	RSS        int64         // bytes resident, from /proc/PID/status
+	FDs        int           // open file descriptors, from /proc/PID/fd
+	Goroutines int           // go_goroutines from beacon's /metrics
+	StoreBytes int64         // size of beacon.db
+	CPU        time.Duration // user+system time used so far; -1 unknown
+	At         time.Time
 }
 
 // takeSample reads what it can; a value it cannot read stays -1.
 func takeSample(ctx context.Context, api *apiClient, pid int, dataDir string) sample {
-	s := sample{RSS: -1, FDs: -1, Goroutines: -1, StoreBytes: -1}
+	s := sample{RSS: -1, FDs: -1, Goroutines: -1, StoreBytes: -1, CPU: -1, At: time.Now()}
 	if pid > 0 {
+		if cpu, err := readCPU(pid); err == nil {
+			s.CPU = cpu
+		}
 		if rss, err := readRSS(pid); err == nil {
 			s.RSS = rss
 		}
@@ -39,6 +45,34 @@ func takeSample(ctx context.Context, api *apiClient, pid int, dataDir string) sa
 		}
 	}
 	return s
+}
+
+// clockTick is the unit of /proc/PID/stat times: USER_HZ, 100 on every
+// Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+// readCPU is utime+stime of /proc/PID/stat.
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) is in parentheses and may hold spaces;
+	// utime and stime are fields 14 and 15, so 11 and 12 after it.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected format", pid)
+	}
+	return time.Duration(utime+stime) * clockTick, nil
 }
 
 // readRSS is VmRSS of /proc/PID/status, in bytes.

@@ -148,11 +148,12 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	wg.Wait()
 
 	rep.Answered, rep.Failed = dns.answered.Load(), dns.failed.Load()
-	rep.Timeouts, rep.TCPRetries = dns.timeouts.Load(), dns.tcpRetries.Load()
+	rep.Timeouts, rep.TCPRetries, rep.TCPReconnects = dns.timeouts.Load(), dns.tcpRetries.Load(), dns.tcpReconnects.Load()
 	rep.P50, rep.P99, rep.Max = dns.hist.quantile(0.5), dns.hist.quantile(0.99), dns.hist.max
 	rep.DNSErrors = dns.errs
 	rep.Registered, rep.Deregistered, rep.APIErrors = ch.registered.Load(), ch.deregistered.Load(), ch.errors.Load()
 	rep.APIErrorSamples = ch.errs
+	rep.WriteP50, rep.WriteP99, rep.WriteMax = ch.latency.quantile(0.5), ch.latency.quantile(0.99), ch.latency.max
 	rep.Flips, rep.FlapChanges = bs.flips.Load(), dns.flapChanges.Load()
 	rep.FlapRequired = cfg.Duration >= 4*cfg.FlapEvery+3*time.Second && cfg.Backends > 0
 	if rep.CatalogDiffs, err = ch.verify(ctx); err != nil {
@@ -202,6 +203,15 @@ func progress(ctx context.Context, d time.Duration, log io.Writer, dns *dnsLoad,
 			time.Since(start).Round(time.Second), dns.answered.Load(), dns.failed.Load(),
 			ch.registered.Load(), ch.deregistered.Load(), ch.errors.Load())
 	}
+}
+
+// pace waits until t, at once if t has passed, and reports whether ctx
+// is still live: loops call it to keep a rate and catch up after a stall.
+func pace(ctx context.Context, t time.Time) bool {
+	if time.Until(t) > 0 {
+		sleepUntil(ctx, t)
+	}
+	return ctx.Err() == nil
 }
 
 // sleepUntil waits until t or until ctx ends.
