@@ -45,7 +45,7 @@ type failingStore struct{ *store.Store }
 var errDiskFull = errors.New("write beacon.db: no space left on device")
 
 func (failingStore) Register(store.Registration) (*store.Instance, error) { return nil, errDiskFull }
-func (failingStore) Deregister(string) error                            { return errDiskFull }
+func (failingStore) Deregister(string) error                              { return errDiskFull }
 
 func TestStoreFailureIs500(t *testing.T) {
 	st := openStore(t, t.TempDir())
