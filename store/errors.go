@@ -11,7 +11,7 @@ var (
 	// ErrClosed reports a write to a closed store.
 	ErrClosed = errors.New("store is closed")
 	// ErrLocked reports that another process holds the database lock.
-	ErrLocked = errors.New("data dir is in use by another beacon")
+	ErrLocked = errors.New("locked by another beacon")
 	// ErrSchemaNewer reports a database written by a newer beacon.
 	ErrSchemaNewer = errors.New("database schema is newer than this beacon supports")
 	// ErrCorrupt reports a file that is not a readable beacon database.

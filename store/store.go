@@ -146,7 +146,7 @@ func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
 	case err == nil:
 		return db, nil
 	case errors.Is(err, berrors.ErrTimeout):
-		return nil, fmt.Errorf("%w: data dir %s is locked by another beacon (lock on %s not released within %s)", ErrLocked, dir, path, timeout)
+		return nil, fmt.Errorf("data dir %s is %w: the lock on %s was not released within %s", dir, ErrLocked, path, timeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
 		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrDatabaseNotOpen):
 		return nil, fmt.Errorf("open %s: %w (%v); move it away to start empty", path, ErrCorrupt, err)
