@@ -3,15 +3,16 @@ package health
 import (
 	"container/heap"
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/beacon-dns/beacon/store"
 )
 
 // entry is one check the scheduler runs. The Run goroutine owns the
-// scheduling fields; the worker running the check owns counts and
-// lastWrite for the length of a run (runs of one entry never overlap, and
-// the hand-over goes through channels).
+// scheduling fields; the worker running the check owns counts for the
+// length of a run (runs of one entry never overlap, and the hand-over
+// goes through channels).
 type entry struct {
 	id       string
 	instance string
@@ -28,12 +29,13 @@ type entry struct {
 	next    time.Time // planned start; for TTL checks the deadline
 	index   int       // position in the queue, -1 when not queued
 	running bool
-	removed bool
-	ctx     context.Context // cancelled when the check goes or changes
+	gone    atomic.Bool     // set when the check goes or changes
+	ctx     context.Context // cancelled then, and when the scheduler stops
 	cancel  context.CancelFunc
 
 	// Owned by the worker during a run.
-	counts    thresholds
+	counts thresholds
+	// Guarded by the writer's mutex.
 	lastWrite time.Time
 }
 
@@ -63,40 +65,48 @@ func (e *entry) afterRun(planned, now time.Time) time.Time {
 	return e.slotAfter(t)
 }
 
-// queue is a min-heap of entries by next start: one timer for the
+// queue is a min-heap of entries by planned start: one timer for the
 // earliest drives every check, instead of a sleeping goroutine per check.
-type queue []*entry
+// Items carry the start as nanoseconds so that comparisons stay within
+// the heap's own memory rather than chasing entry pointers.
+type queue []item
+
+type item struct {
+	at int64 // e.next.UnixNano()
+	e  *entry
+}
 
 func (q queue) Len() int           { return len(q) }
-func (q queue) Less(i, j int) bool { return q[i].next.Before(q[j].next) }
+func (q queue) Less(i, j int) bool { return q[i].at < q[j].at }
 func (q queue) Swap(i, j int) {
 	q[i], q[j] = q[j], q[i]
-	q[i].index, q[j].index = i, j
+	q[i].e.index, q[j].e.index = i, j
 }
 
 func (q *queue) Push(x any) {
-	e := x.(*entry)
-	e.index = len(*q)
-	*q = append(*q, e)
+	it := x.(item)
+	it.e.index = len(*q)
+	*q = append(*q, it)
 }
 
 func (q *queue) Pop() any {
 	old := *q
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
+	it := old[len(old)-1]
+	old[len(old)-1] = item{}
 	*q = old[:len(old)-1]
-	e.index = -1
-	return e
+	it.e.index = -1
+	return it
 }
 
 // schedule queues e at t, or moves it there if queued already.
 func (q *queue) schedule(e *entry, t time.Time) {
 	e.next = t
 	if e.index >= 0 {
+		(*q)[e.index].at = t.UnixNano()
 		heap.Fix(q, e.index)
 		return
 	}
-	heap.Push(q, e)
+	heap.Push(q, item{t.UnixNano(), e})
 }
 
 // unschedule takes e off the queue if it is on it.
@@ -111,5 +121,5 @@ func (q queue) peek() *entry {
 	if len(q) == 0 {
 		return nil
 	}
-	return q[0]
+	return q[0].e
 }

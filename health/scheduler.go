@@ -25,6 +25,7 @@ type Scheduler struct {
 	log     *slog.Logger
 	met     *metrics
 	owned   []*http.Transport
+	out     *writer
 	started atomic.Bool
 
 	// Owned by the Run goroutine.
@@ -33,8 +34,15 @@ type Scheduler struct {
 	queue      queue
 	busy       int
 
+	jobs chan job    // to the workers
 	done chan *entry // runs that ended; capacity Workers, so never blocks
 	wg   sync.WaitGroup
+}
+
+// job is one run of an entry, planned for a time.
+type job struct {
+	e       *entry
+	planned time.Time
 }
 
 // New returns a Scheduler for st. When cfg.Registerer is set it registers
@@ -47,8 +55,10 @@ func New(cfg Config, st Store) *Scheduler {
 		met:        newMetrics(cfg.Registerer),
 		entries:    map[string]*entry{},
 		byInstance: map[string][]*entry{},
+		jobs:       make(chan job),
 		done:       make(chan *entry, cfg.Workers),
 	}
+	s.out = newWriter(s)
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(NewInstancesCollector(st))
 	}
@@ -68,9 +78,17 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	sub := s.st.Subscribe()
 	defer sub.Close()
 	runCtx, stop := context.WithCancel(ctx)
+	// A fixed pool: long-lived workers keep the stacks they grew, where a
+	// goroutine per run would grow (copy) its stack on every HTTP check.
+	for i := 0; i < s.cfg.Workers; i++ {
+		s.wg.Add(1)
+		go s.worker()
+	}
 	defer func() {
 		stop()
+		close(s.jobs)
 		s.wg.Wait()
+		s.out.wait() // results already reported still reach the store
 		for _, t := range s.owned {
 			t.CloseIdleConnections()
 		}
@@ -106,8 +124,8 @@ func (s *Scheduler) dispatch() {
 		s.queue.unschedule(e)
 		e.running = true
 		s.busy++
-		s.wg.Add(1)
-		go s.work(e, e.next)
+		// A worker is free (busy < Workers), so this hands over at once.
+		s.jobs <- job{e, e.next}
 	}
 }
 
@@ -224,7 +242,7 @@ func (s *Scheduler) newEntry(ctx context.Context, c *store.Check, instance strin
 // remove stops e: it leaves the queue, a run in flight is cancelled and
 // its result dropped.
 func (s *Scheduler) remove(e *entry) {
-	e.removed = true
+	e.gone.Store(true)
 	e.cancel()
 	s.queue.unschedule(e)
 	if s.entries[e.id] == e {
@@ -247,7 +265,7 @@ func (s *Scheduler) dropFromInstance(e *entry) {
 func (s *Scheduler) finished(e *entry) {
 	s.busy--
 	e.running = false
-	if e.removed {
+	if e.gone.Load() {
 		return
 	}
 	if e.kind == store.KindTTL {

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// targetHandler answers every health path 200 with a short body, as a
+// healthy service's health endpoint does.
+var targetHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	io.WriteString(w, "ok")
+})
+
+// listenTargets starts n HTTP servers on 127.0.0.1 and returns their
+// addresses and a function that stops them.
+func listenTargets(n int) (addrs []string, stop func(), err error) {
+	var servers []*http.Server
+	stop = func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+	for i := 0; i < n; i++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			stop()
+			return nil, nil, fmt.Errorf("listen for target %d: %w", i, err)
+		}
+		s := &http.Server{Handler: targetHandler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+		servers = append(servers, s)
+		go s.Serve(l)
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs, stop, nil
+}
+
+// serveTargets is the child process's whole job: serve n targets, print
+// their addresses, and exit when the parent closes stdin (or dies).
+func serveTargets(n int) error {
+	addrs, stop, err := listenTargets(n)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	fmt.Println(strings.Join(addrs, " "))
+	_, err = io.Copy(io.Discard, os.Stdin)
+	return err
+}
+
+// targetProcess is a child process serving the targets, so that its CPU
+// time is measured apart from the scheduler's.
+type targetProcess struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addrs []string
+}
+
+func startTargetProcess(ctx context.Context, n int) (*targetProcess, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "-serve-targets", strconv.Itoa(n))
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &targetProcess{cmd: cmd, stdin: stdin}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("target process: %w", err)
+	}
+	p.addrs = strings.Fields(line)
+	if len(p.addrs) != n {
+		p.stop()
+		return nil, fmt.Errorf("target process gave %d addresses, want %d", len(p.addrs), n)
+	}
+	return p, nil
+}
+
+// cpuSeconds returns the child's user+system CPU time from /proc.
+func (p *targetProcess) cpuSeconds() (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: utime and stime are the 12th and 13th of them.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, errors.New("unexpected /proc stat format")
+	}
+	utime, err1 := strconv.ParseFloat(f[11], 64)
+	stime, err2 := strconv.ParseFloat(f[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const userHZ = 100 // /proc reports in USER_HZ ticks, 100 on Linux
+	return (utime + stime) / userHZ, nil
+}
+
+// stop closes the child's stdin, which ends it, and kills it (by its own
+// PID) if it has not exited within two seconds.
+func (p *targetProcess) stop() {
+	p.stdin.Close()
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
