@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/store"
 )
 
 // handler serves DNS requests: from the answer cache when it can, else
@@ -60,23 +62,7 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		}
 		h.met.misses.Inc()
 	}
-
-	var m *dns.Msg
-	var mt meta
-	switch {
-	case e.multiple:
-		m = h.z.refusal(req, dns.RcodeFormatError)
-	case e.present && e.version != 0:
-		m = badVersion(req, e)
-	default:
-		m, mt = h.z.answer(req, snap, h.now())
-		if mt.forward && h.fwd != nil {
-			m = h.fwd.forward(req)
-			m.Truncate(e.limit(tcp))
-		} else {
-			finish(m, e, tcp)
-		}
-	}
+	m, mt := h.build(req, snap, e, tcp)
 
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
@@ -91,6 +77,8 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		if ent, ok := newEntry(k, req.Question[0].Name, wire, &mt); ok {
 			ent.typ, ent.rcode = typ, rc
 			h.cache.add(k.hash, ent)
+			// Served like any hit, so the first reply is shuffled
+			// the same way as the rest.
 			wire = ent.writeTo(wire, req)
 		}
 	}
@@ -101,6 +89,25 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		h.log.Debug("cannot write DNS reply", "err", err)
 	}
 	h.met.done(typ, rc, start)
+}
+
+// build makes the reply when the cache has none: from the pure core and
+// finish, or from a recursor for names outside the zone.
+func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*dns.Msg, meta) {
+	switch {
+	case e.multiple:
+		return h.z.refusal(req, dns.RcodeFormatError), meta{}
+	case e.present && e.version != 0:
+		return badVersion(req, e), meta{}
+	}
+	m, mt := h.z.answer(req, snap, h.now())
+	if mt.forward && h.fwd != nil {
+		m = h.fwd.forward(req)
+		m.Truncate(e.limit(tcp))
+		return m, meta{}
+	}
+	finish(m, e, tcp)
+	return m, mt
 }
 
 // cacheKey returns the cache key for req, and whether its answer may come
