@@ -47,10 +47,7 @@ func (t *tokenCheck) check(r *http.Request) error {
 
 // candidates lists every token the request presents.
 func candidates(r *http.Request) []string {
-	var out []string
-	for _, v := range r.Header.Values("X-Consul-Token") {
-		out = append(out, v)
-	}
+	out := append([]string(nil), r.Header.Values("X-Consul-Token")...)
 	for _, v := range r.Header.Values("Authorization") {
 		scheme, cred, _ := strings.Cut(v, " ")
 		if strings.EqualFold(scheme, "Bearer") {
