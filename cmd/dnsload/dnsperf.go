@@ -104,6 +104,9 @@ func runDNSPerf(ctx context.Context, bin string, cpu, nice int, a perfArgs, outF
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("dnsperf stopped: %w", context.Cause(ctx))
+		}
 		return nil, fmt.Errorf("dnsperf %s: %w: %s", strings.Join(a.argv(), " "), err, strings.TrimSpace(stderr.String()))
 	}
 	cpuUsed := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -101,6 +102,42 @@ func runReference(args []string) int {
 	return 0
 }
 
+// referenceReadBuffer is the reference's UDP receive buffer. dnsperf keeps
+// 200 queries in flight; the kernel's default buffer (212992 bytes) holds
+// little more than that, and when the server is descheduled for a moment
+// the burst overflows it and dnsperf waits out its 5 s timeout for every
+// query lost. A ceiling should not stall on that, so the reference asks
+// for 1 MiB, as NSD does by default (receive-buffer-size).
+const referenceReadBuffer = 1 << 20
+
+// listenReference binds UDP and TCP on addr, with the larger UDP buffer.
+func listenReference(addr string) (net.PacketConn, net.Listener, error) {
+	pc, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := pc.(*net.UDPConn).SetReadBuffer(referenceReadBuffer); err != nil {
+		pc.Close()
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", pc.LocalAddr().String())
+	if err != nil {
+		pc.Close()
+		return nil, nil, err
+	}
+	return pc, ln, nil
+}
+
+// referenceServers are miekg/dns servers with the library's defaults,
+// except that a TCP connection may carry any number of queries (the
+// default closes it after 128), as pipelining needs.
+func referenceServers(pc net.PacketConn, ln net.Listener, h dns.Handler) []*dns.Server {
+	return []*dns.Server{
+		{PacketConn: pc, Handler: h, UDPSize: 4096},
+		{Listener: ln, Handler: h, MaxTCPQueries: -1},
+	}
+}
+
 func serveReference(addr, file string) error {
 	data, err := os.ReadFile(file)
 	if err != nil {
@@ -110,18 +147,16 @@ func serveReference(addr, file string) error {
 	if err := json.Unmarshal(data, &canned); err != nil {
 		return fmt.Errorf("%s: %w", file, err)
 	}
-	h := newReplayHandler(canned)
+	pc, ln, err := listenReference(addr)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	// miekg/dns defaults, except that a TCP connection may carry any number
-	// of queries (the default closes it after 128), as pipelining needs.
-	servers := []*dns.Server{
-		{Addr: addr, Net: "udp", Handler: h, UDPSize: 4096},
-		{Addr: addr, Net: "tcp", Handler: h, MaxTCPQueries: -1},
-	}
+	servers := referenceServers(pc, ln, newReplayHandler(canned))
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
-		go func() { errc <- s.ListenAndServe() }()
+		go func() { errc <- s.ActivateAndServe() }()
 	}
 	select {
 	case err = <-errc:

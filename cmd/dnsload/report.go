@@ -169,6 +169,9 @@ func (rep *report) write(w io.Writer) {
 	if rep.has(nameNSD) {
 		fmt.Fprintf(w, " NSD %s serves the same records from a zone file with `rrl-ratelimit: 0`.", rep.env.NSD)
 	}
+	if rep.env.LoadAfter == "" {
+		rep.env.LoadAfter = loadAverage()
+	}
 	fmt.Fprintf(w, " Load average before and after: %s, %s.\n\n", rep.env.LoadBefore, rep.env.LoadAfter)
 	rep.writeRates(w)
 	fmt.Fprintln(w)
@@ -189,7 +192,7 @@ func (rep *report) writeRates(w io.Writer) {
 		head = append(head, "beacon ÷ NSD", "per CPU-s")
 	}
 	tableHead(w, head, 2)
-	for _, r := range rows() {
+	for _, r := range rep.measuredRows() {
 		cells := []string{r.Kind, strings.ToUpper(r.Proto)}
 		for _, s := range rep.servers {
 			cells = append(cells, qps(rep.results[s][r]))
@@ -217,7 +220,7 @@ func (rep *report) writeLatency(w io.Writer) {
 	fmt.Fprintln(w, "Latency in ms: avg at full rate (with 200 queries outstanding, mostly queueing); p99 at half of each server's own full rate (`dnsperf -Q`, per-query latencies from `-v`, nearest rank).")
 	fmt.Fprintln(w)
 	tableHead(w, head, 2)
-	for _, r := range rows() {
+	for _, r := range rep.measuredRows() {
 		cells := []string{r.Kind, strings.ToUpper(r.Proto)}
 		var sizes []string
 		for _, s := range rep.servers {
@@ -258,6 +261,18 @@ func (rep *report) writeNotes(w io.Writer) {
 			fmt.Fprintln(w, "- "+s)
 		}
 	}
+}
+
+// measuredRows are the rows on which beacon was measured: all of them
+// unless the run was cut short.
+func (rep *report) measuredRows() []row {
+	var out []row
+	for _, r := range rows() {
+		if o := rep.results[nameBeacon][r]; o != nil && o.Best != nil {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // clientBound counts the best full-rate runs in which dnsperf had little
