@@ -107,10 +107,7 @@ func (a *API) agentService(w http.ResponseWriter, r *http.Request) error {
 		in := s.Instance(id)
 		return in == nil || a.renderer(s).hashed(in).ContentHash != q.hash
 	}
-	snap, ok := a.block(w, r, q, watch, fresh)
-	if !ok {
-		return nil
-	}
+	snap := a.block(w, r, q, watch, fresh)
 	in := snap.Instance(id)
 	if in == nil {
 		return errorf(http.StatusNotFound, "unknown service ID %s", quote(id))

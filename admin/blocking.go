@@ -47,9 +47,11 @@ func watchService(name string) watchFunc {
 // ?hash) it returns the current snapshot at once. Otherwise it parks the
 // request, with no goroutine of its own and no polling, until the watched
 // index passes q.index (or fresh reports a new hash), the wait ends, or
-// the client goes away (ok false: answer nothing). It returns the snapshot
-// to answer from, and sets X-Consul-Index.
-func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc, fresh func(*store.Snapshot) bool) (*store.Snapshot, bool) {
+// the request's context ends. It returns the snapshot to answer from and
+// sets X-Consul-Index. A context that ends is answered like a wait that
+// ends: when the server shuts down its blocked clients get a valid answer
+// at once, and when the client has gone the write is simply lost.
+func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc, fresh func(*store.Snapshot) bool) *store.Snapshot {
 	snap := a.st.Snapshot()
 	idx, changed := watch(snap)
 	ready := func(s *store.Snapshot, idx uint64) bool {
@@ -60,7 +62,7 @@ func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watc
 	}
 	if (q.index == 0 && !q.hashSet) || ready(snap, idx) {
 		setIndex(w, idx)
-		return snap, true
+		return snap
 	}
 	wait := q.wait
 	if wait <= 0 {
@@ -81,15 +83,20 @@ func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watc
 			idx, changed = watch(snap)
 			if ready(snap, idx) {
 				setIndex(w, idx)
-				return snap, true
+				return snap
 			}
 		case <-timer.C:
-			snap = a.st.Snapshot()
-			idx, _ = watch(snap)
-			setIndex(w, idx)
-			return snap, true
+			return a.current(w, watch)
 		case <-r.Context().Done():
-			return nil, false
+			return a.current(w, watch)
 		}
 	}
+}
+
+// current returns the latest snapshot and sets its index.
+func (a *API) current(w http.ResponseWriter, watch watchFunc) *store.Snapshot {
+	snap := a.st.Snapshot()
+	idx, _ := watch(snap)
+	setIndex(w, idx)
+	return snap
 }

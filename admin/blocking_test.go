@@ -260,3 +260,39 @@ func TestBlockingSurvivesReadTimeout(t *testing.T) {
 		t.Errorf("got %d after %s; want 200 after the full 600ms wait", resp.StatusCode, took)
 	}
 }
+
+// TestBlockingAnswersOnShutdown: when the request's context ends on the
+// server side (cmd/beacon cancels them on shutdown), a blocked query gets
+// a valid answer at once rather than an empty body.
+func TestBlockingAnswersOnShutdown(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	shutdown, stop := context.WithCancel(context.Background())
+	defer stop()
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithCancel(r.Context())
+		defer cancel()
+		context.AfterFunc(shutdown, cancel)
+		e.api.Handler().ServeHTTP(w, r.WithContext(ctx))
+	}))
+	idx := indexOf(t, e.must(200, "GET", "/v1/health/service/web", ""))
+	got := make(chan reply, 1)
+	go func() {
+		resp, err := http.Get(fmt.Sprintf("%s/v1/health/service/web?index=%d&wait=5m", srv.URL, idx))
+		if err != nil {
+			got <- reply{code: -1, body: err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- reply{code: resp.StatusCode, header: resp.Header, body: string(b)}
+	}()
+	e.parkedAtLeast(1)
+	stop()
+	r := (&pending{done: got}).wait(t, 2*time.Second)
+	var entries []serviceEntryJSON
+	decode(t, r, &entries)
+	if r.code != 200 || len(entries) != 2 || indexOf(t, r) != idx {
+		t.Errorf("on shutdown: %d, %d entries, index %d (want 200, 2, %d)", r.code, len(entries), indexOf(t, r), idx)
+	}
+}

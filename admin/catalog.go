@@ -25,10 +25,7 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	if f != nil {
 		watch = watchSnapshot
 	}
-	snap, ok := a.block(w, r, q, watch, nil)
-	if !ok {
-		return nil
-	}
+	snap := a.block(w, r, q, watch, nil)
 	out := map[string][]string{}
 	if q.nodeMeta {
 		return writeJSON(w, r, out)
@@ -58,16 +55,13 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 
 // instancesFor returns the instances of a service in ID order, blocking as
 // asked, with ?tag= (every one must match, case-insensitively as in
-// Consul) and ?node-meta= applied. ok is false when the client left.
-func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, []*store.Instance, bool) {
+// Consul) and ?node-meta= applied.
+func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, []*store.Instance) {
 	name := strings.ToLower(r.PathValue("name"))
-	snap, ok := a.block(w, r, q, watchService(name), nil)
-	if !ok {
-		return nil, nil, false
-	}
+	snap := a.block(w, r, q, watchService(name), nil)
 	svc := snap.Service(name)
 	if svc == nil || q.nodeMeta {
-		return snap, nil, true
+		return snap, nil
 	}
 	var out []*store.Instance
 	for _, in := range svc.Instances {
@@ -75,7 +69,7 @@ func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*s
 			out = append(out, in)
 		}
 	}
-	return snap, out, true
+	return snap, out
 }
 
 func hasTags(in *store.Instance, tags []string) bool {
@@ -97,10 +91,7 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins, ok := a.instancesFor(w, r, q)
-	if !ok {
-		return nil
-	}
+	snap, ins := a.instancesFor(w, r, q)
 	rd := a.renderer(snap)
 	out := make([]catalogServiceJSON, 0, len(ins))
 	for _, in := range ins {
@@ -124,10 +115,7 @@ func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	watch := func(*store.Snapshot) (uint64, <-chan struct{}) { return a.nodeIndex, nil }
-	snap, ok := a.block(w, r, q, watch, nil)
-	if !ok {
-		return nil
-	}
+	snap := a.block(w, r, q, watch, nil)
 	out := []nodeJSON{}
 	n := a.renderer(snap).node
 	if !q.nodeMeta && keep(f, func() datum { return nodeDatum(n) }) {

@@ -18,10 +18,7 @@ func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins, ok := a.instancesFor(w, r, q)
-	if !ok {
-		return nil
-	}
+	snap, ins := a.instancesFor(w, r, q)
 	rd := a.renderer(snap)
 	out := make([]serviceEntryJSON, 0, len(ins))
 	for _, in := range ins {
@@ -56,10 +53,7 @@ func (a *API) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins, ok := a.instancesFor(w, r, q)
-	if !ok {
-		return nil
-	}
+	snap, ins := a.instancesFor(w, r, q)
 	return writeJSON(w, r, a.checksOf(snap, ins, f, ""))
 }
 
@@ -80,10 +74,7 @@ func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ok := a.block(w, r, q, watchSnapshot, nil)
-	if !ok {
-		return nil
-	}
+	snap := a.block(w, r, q, watchSnapshot, nil)
 	var ins []*store.Instance
 	if !q.nodeMeta {
 		ins = snap.Instances()
