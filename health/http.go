@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"sync"
 	"time"
@@ -39,23 +40,32 @@ type httpChecker struct {
 	timeout time.Duration
 }
 
-func newHTTPChecker(c *store.Check, rt http.RoundTripper) *httpChecker {
-	h := http.Header(c.Header).Clone()
-	if h == nil {
+// defaultHeader is shared, read-only, by every check without headers of
+// its own: most of them, so 10,000 checks need not hold 10,000 copies.
+var defaultHeader = http.Header{"User-Agent": {userAgent}, "Accept": {"text/plain, text/*, */*"}}
+
+func newHTTPChecker(c *store.Check, client *http.Client) *httpChecker {
+	h := defaultHeader
+	if len(c.Header) > 0 {
+		// Canonical names, so that "user-agent" replaces the default
+		// instead of going out beside it.
 		h = http.Header{}
-	}
-	if h.Get("User-Agent") == "" {
-		h.Set("User-Agent", userAgent)
-	}
-	if h.Get("Accept") == "" {
-		h.Set("Accept", "text/plain, text/*, */*")
+		for k, v := range c.Header {
+			k = textproto.CanonicalMIMEHeaderKey(k)
+			h[k] = append(h[k], v...)
+		}
+		for k, v := range defaultHeader {
+			if _, ok := h[k]; !ok {
+				h[k] = v
+			}
+		}
 	}
 	method := c.Method
 	if method == "" {
 		method = http.MethodGet
 	}
 	return &httpChecker{
-		client: &http.Client{Transport: rt},
+		client: client,
 		method: method, url: c.HTTP, body: c.Body, host: h.Get("Host"), header: h,
 		timeout: c.Timeout,
 	}

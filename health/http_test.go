@@ -20,7 +20,7 @@ func runHTTP(t *testing.T, c *store.Check, rt http.RoundTripper) Result {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), c.Timeout)
 	defer cancel()
-	return newHTTPChecker(c, rt).Check(ctx)
+	return newHTTPChecker(c, &http.Client{Transport: rt}).Check(ctx)
 }
 
 func TestHTTPChecker(t *testing.T) {
@@ -41,7 +41,7 @@ func TestHTTPChecker(t *testing.T) {
 	})
 	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
-		io.WriteString(w, r.Method+" "+r.Host+" "+r.Header.Get("X-Probe")+" "+r.Header.Get("User-Agent")+" "+string(b))
+		io.WriteString(w, r.Method+" "+r.Host+" "+r.Header.Get("X-Probe")+" "+strings.Join(r.Header.Values("User-Agent"), ",")+" "+string(b))
 	})
 	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
 	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, huge) })
@@ -74,6 +74,9 @@ func TestHTTPChecker(t *testing.T) {
 		{"method header host body", store.Check{HTTP: srv.URL + "/echo", Method: "POST", Body: "hello",
 			Header: map[string][]string{"X-Probe": {"yes"}, "Host": {"example.test"}}}, store.Passing,
 			"HTTP POST " + srv.URL + "/echo: 200 OK Output: POST example.test yes Consul Health Check hello"},
+		{"header names in any case", store.Check{HTTP: srv.URL + "/echo",
+			Header: map[string][]string{"x-probe": {"lower"}, "user-agent": {"mine"}}}, store.Passing,
+			"HTTP GET " + srv.URL + "/echo: 200 OK Output: GET " + strings.TrimPrefix(srv.URL, "http://") + " lower mine "},
 		{"body cut at 4 KiB", store.Check{HTTP: srv.URL + "/big"}, store.Passing,
 			"HTTP GET " + srv.URL + "/big: 200 OK Output: Captured 4096 of 10000 bytes\n...\n" + big[:4096]},
 		{"endless body counted to a bound", store.Check{HTTP: srv.URL + "/huge"}, store.Passing,

@@ -29,14 +29,32 @@ type entry struct {
 	next    time.Time // planned start; for TTL checks the deadline
 	index   int       // position in the queue, -1 when not queued
 	running bool
-	gone    atomic.Bool     // set when the check goes or changes
-	ctx     context.Context // cancelled then, and when the scheduler stops
-	cancel  context.CancelFunc
+	gone    atomic.Bool                        // set when the check goes or changes
+	run     atomic.Pointer[context.CancelFunc] // cancels the run in flight
 
 	// Owned by the worker during a run.
 	counts thresholds
 	// Guarded by the writer's mutex.
 	lastWrite time.Time
+}
+
+// startRun notes the cancel func of a run about to start; a run that
+// starts after the entry went is cancelled at once.
+func (e *entry) startRun(cancel context.CancelFunc) {
+	e.run.Store(&cancel)
+	if e.gone.Load() {
+		cancel()
+	}
+}
+
+func (e *entry) endRun() { e.run.Store(nil) }
+
+// stop marks the entry gone and cancels its run in flight, if any.
+func (e *entry) stop() {
+	e.gone.Store(true)
+	if cancel := e.run.Load(); cancel != nil {
+		(*cancel)()
+	}
 }
 
 // slotAfter returns the first time at or after t at the entry's phase.

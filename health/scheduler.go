@@ -27,6 +27,10 @@ type Scheduler struct {
 	owned   []*http.Transport
 	out     *writer
 	started atomic.Bool
+	// Every HTTP check shares one client per transport; redirects are
+	// followed up to 10, as Consul's client does.
+	client, insecureClient *http.Client
+	ctx                    context.Context // Run's; set before any worker starts
 
 	// Owned by the Run goroutine.
 	entries    map[string]*entry   // by check ID
@@ -52,11 +56,13 @@ func New(cfg Config, st Store) *Scheduler {
 	owned := cfg.fill()
 	s := &Scheduler{
 		cfg: cfg, st: st, log: cfg.Logger, owned: owned,
-		met:        newMetrics(cfg.Registerer),
-		entries:    map[string]*entry{},
-		byInstance: map[string][]*entry{},
-		jobs:       make(chan job),
-		done:       make(chan *entry, cfg.Workers),
+		met:            newMetrics(cfg.Registerer),
+		entries:        map[string]*entry{},
+		byInstance:     map[string][]*entry{},
+		client:         &http.Client{Transport: cfg.Transport},
+		insecureClient: &http.Client{Transport: cfg.InsecureTransport},
+		jobs:           make(chan job),
+		done:           make(chan *entry, cfg.Workers),
 	}
 	s.out = newWriter(s)
 	if cfg.Registerer != nil {
@@ -78,6 +84,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	sub := s.st.Subscribe()
 	defer sub.Close()
 	runCtx, stop := context.WithCancel(ctx)
+	s.ctx = runCtx
 	// A fixed pool: long-lived workers keep the stacks they grew, where a
 	// goroutine per run would grow (copy) its stack on every HTTP check.
 	for i := 0; i < s.cfg.Workers; i++ {
@@ -93,7 +100,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			t.CloseIdleConnections()
 		}
 	}()
-	s.reconcileAll(runCtx, s.st.Snapshot())
+	s.reconcileAll(s.st.Snapshot())
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
@@ -104,7 +111,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			return nil
 		case <-sub.Ready():
 			events, resync := sub.Next()
-			s.apply(runCtx, events, resync)
+			s.apply(events, resync)
 		case e := <-s.done:
 			s.finished(e)
 		case <-timer.C:
@@ -142,30 +149,30 @@ func (s *Scheduler) arm(timer *time.Timer) {
 
 // apply reconciles the instances a batch of events names with the latest
 // snapshot, or everything after a resync.
-func (s *Scheduler) apply(ctx context.Context, events []store.Event, resync bool) {
+func (s *Scheduler) apply(events []store.Event, resync bool) {
 	snap := s.st.Snapshot()
 	if resync {
-		s.reconcileAll(ctx, snap)
+		s.reconcileAll(snap)
 		return
 	}
 	seen := make(map[string]bool, len(events))
 	for _, ev := range events {
 		if !seen[ev.ID] {
 			seen[ev.ID] = true
-			s.reconcile(ctx, ev.ID, snap)
+			s.reconcile(ev.ID, snap)
 		}
 	}
 }
 
-func (s *Scheduler) reconcileAll(ctx context.Context, snap *store.Snapshot) {
+func (s *Scheduler) reconcileAll(snap *store.Snapshot) {
 	for _, id := range slices.Collect(maps.Keys(s.byInstance)) {
 		if snap.Instance(id) == nil {
-			s.reconcile(ctx, id, snap)
+			s.reconcile(id, snap)
 		}
 	}
 	for _, svc := range snap.Services() {
 		for _, in := range svc.Instances {
-			s.reconcile(ctx, in.ID, snap)
+			s.reconcile(in.ID, snap)
 		}
 	}
 }
@@ -173,12 +180,12 @@ func (s *Scheduler) reconcileAll(ctx context.Context, snap *store.Snapshot) {
 // reconcile makes the entries of instance id match its checks in snap:
 // new checks are added and run at once, changed ones restart, removed
 // ones stop.
-func (s *Scheduler) reconcile(ctx context.Context, id string, snap *store.Snapshot) {
+func (s *Scheduler) reconcile(id string, snap *store.Snapshot) {
 	var keep []*entry
 	if in := snap.Instance(id); in != nil {
 		for _, c := range in.Checks {
 			if c.Kind == store.KindHTTP || c.Kind == store.KindTCP || c.Kind == store.KindTTL {
-				keep = append(keep, s.upsert(ctx, c, id))
+				keep = append(keep, s.upsert(c, id))
 			}
 		}
 	}
@@ -196,7 +203,7 @@ func (s *Scheduler) reconcile(ctx context.Context, id string, snap *store.Snapsh
 
 // upsert returns the entry of check c, creating or replacing it when c is
 // new or its configuration changed.
-func (s *Scheduler) upsert(ctx context.Context, c *store.Check, instance string) *entry {
+func (s *Scheduler) upsert(c *store.Check, instance string) *entry {
 	e := s.entries[c.ID]
 	if e != nil && e.instance == instance && (e.spec == c || sameConfig(e.spec, c)) {
 		e.spec = c
@@ -209,7 +216,7 @@ func (s *Scheduler) upsert(ctx context.Context, c *store.Check, instance string)
 		s.remove(e)
 		s.dropFromInstance(e)
 	}
-	e = s.newEntry(ctx, c, instance)
+	e = s.newEntry(c, instance)
 	s.entries[c.ID] = e
 	if c.Kind == store.KindTTL {
 		s.timeTTL(e, c, false)
@@ -219,17 +226,16 @@ func (s *Scheduler) upsert(ctx context.Context, c *store.Check, instance string)
 	return e
 }
 
-func (s *Scheduler) newEntry(ctx context.Context, c *store.Check, instance string) *entry {
+func (s *Scheduler) newEntry(c *store.Check, instance string) *entry {
 	e := &entry{id: c.ID, instance: instance, kind: c.Kind, spec: c, index: -1,
 		interval: c.Interval, timeout: c.Timeout, counts: newThresholds(c)}
-	e.ctx, e.cancel = context.WithCancel(ctx)
 	switch c.Kind {
 	case store.KindHTTP:
-		rt := s.cfg.Transport
+		client := s.client
 		if c.TLSSkipVerify {
-			rt = s.cfg.InsecureTransport
+			client = s.insecureClient
 		}
-		e.checker = newHTTPChecker(c, rt)
+		e.checker = newHTTPChecker(c, client)
 	case store.KindTCP:
 		e.checker = newTCPChecker(c, s.cfg.Dial)
 	}
@@ -242,8 +248,7 @@ func (s *Scheduler) newEntry(ctx context.Context, c *store.Check, instance strin
 // remove stops e: it leaves the queue, a run in flight is cancelled and
 // its result dropped.
 func (s *Scheduler) remove(e *entry) {
-	e.gone.Store(true)
-	e.cancel()
+	e.stop()
 	s.queue.unschedule(e)
 	if s.entries[e.id] == e {
 		delete(s.entries, e.id)

@@ -30,11 +30,13 @@ func (s *Scheduler) work(e *entry, planned time.Time) {
 		timeout = store.DefaultTimeout
 	}
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(e.ctx, timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	e.startRun(cancel)
 	res := s.safeCheck(ctx, e.id, e.checker)
+	e.endRun()
 	cancel()
 	s.met.observe(e.kind, res.Status, time.Since(start))
-	if e.ctx.Err() != nil {
+	if e.gone.Load() || s.ctx.Err() != nil {
 		return // the check was removed or changed meanwhile, or we stop
 	}
 	if e.counts.report(res.Status) {
