@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -50,6 +51,11 @@ type Config struct {
 	MaxTCPConns int
 	// RecursorTimeout bounds one exchange with one recursor; default 2s.
 	RecursorTimeout time.Duration
+	// UDPReaders is the number of batched UDP readers (recvmmsg and
+	// sendmmsg); default GOMAXPROCS. Negative, or a listen address with
+	// no specific IP (where replies must leave from the address each
+	// query came to), uses miekg/dns's reader, a goroutine per query.
+	UDPReaders int
 }
 
 // Defaults of Config.
@@ -124,6 +130,9 @@ func (c *Config) fill() error {
 	}
 	if c.RecursorTimeout <= 0 {
 		c.RecursorTimeout = defaultRecTimeout
+	}
+	if c.UDPReaders == 0 {
+		c.UDPReaders = runtime.GOMAXPROCS(0)
 	}
 	return nil
 }

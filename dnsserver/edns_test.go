@@ -123,7 +123,13 @@ func TestHundredsOverTCP(t *testing.T) {
 // TestUDPSizeLimit checks that no UDP reply exceeds what the client
 // allows, whatever it asks for.
 func TestUDPSizeLimit(t *testing.T) {
-	f := newFixture(t, nil)
+	for _, mode := range udpModes {
+		t.Run(mode.name, func(t *testing.T) { testUDPSizeLimit(t, mode.readers) })
+	}
+}
+
+func testUDPSizeLimit(t *testing.T, readers int) {
+	f := newFixture(t, func(c *Config) { c.UDPReaders = readers })
 	seedBig(t, f, 120)
 	seed(t, f)
 	names := []string{"big.service.local.", "web.service.local.", "nope.service.local.", "service.local."}

@@ -50,11 +50,11 @@ func (h *handler) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 	tcp := isTCP(w)
 	e := parseEDNS(req)
-	k, class, cacheable := h.cacheKey(req, e, tcp)
+	ck := h.cacheKey(req, e, tcp)
 	snap := h.src.Snapshot()
-	if cacheable {
-		ent := h.cache.get(k.hash)
-		if ent != nil && ent.matches(req.Question[0].Name, k) && ent.dep.valid(snap, h.now) {
+	if ck.ok {
+		ent := h.cache.get(ck.hash)
+		if ent != nil && ent.matches(req.Question[0].Name, ck.key) && ent.dep.valid(snap, h.now) {
 			h.met.hits.Inc()
 			h.send(w, req, ent)
 			h.met.done(ent.typ, ent.rcode, start)
@@ -63,7 +63,19 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		h.met.misses.Inc()
 	}
 	m, mt := h.build(req, snap, e, tcp)
+	if mt.forward && h.fwd != nil {
+		if aw, ok := w.(asyncWriter); ok {
+			aw.async(func(w dns.ResponseWriter) { h.forward(w, req, e, tcp, start) })
+			return
+		}
+		h.forward(w, req, e, tcp, start)
+		return
+	}
+	h.write(w, req, m, &mt, ck, start)
+}
 
+// write packs m, caches it when it may be reused, and sends it.
+func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cacheKey, start time.Time) {
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
 	wire, err := m.PackBuffer((*bp)[:cap(*bp)])
@@ -73,10 +85,10 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		wire, _ = m.PackBuffer((*bp)[:cap(*bp)])
 	}
 	typ, rc := typeOf(req), rcodeIndex(m.Rcode)
-	if cacheable && mt.cacheable && !m.Truncated && len(wire) <= classSize[class] {
-		if ent, ok := newEntry(k, req.Question[0].Name, wire, &mt); ok {
+	if ck.ok && mt.cacheable && !m.Truncated && len(wire) <= classSize[ck.class] {
+		if ent, ok := newEntry(ck.key, req.Question[0].Name, wire, mt); ok {
 			ent.typ, ent.rcode = typ, rc
-			h.cache.add(k.hash, ent)
+			h.cache.add(ck.hash, ent)
 			// Served like any hit, so the first reply is shuffled
 			// the same way as the rest.
 			wire = ent.writeTo(wire, req)
@@ -91,8 +103,9 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 	h.met.done(typ, rc, start)
 }
 
-// build makes the reply when the cache has none: from the pure core and
-// finish, or from a recursor for names outside the zone.
+// build makes the reply when the cache has none, with the pure core and
+// finish; for names outside the zone meta.forward says a recursor may
+// answer instead.
 func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*dns.Msg, meta) {
 	switch {
 	case e.multiple:
@@ -101,28 +114,39 @@ func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*
 		return badVersion(req, e), meta{}
 	}
 	m, mt := h.z.answer(req, snap, h.now())
-	if mt.forward && h.fwd != nil {
-		m = h.fwd.forward(req)
-		m.Truncate(e.limit(tcp))
-		return m, meta{}
-	}
 	finish(m, e, tcp)
 	return m, mt
 }
 
-// cacheKey returns the cache key for req, and whether its answer may come
-// from the cache at all: a plain QUERY of class IN with EDNS version 0 at
-// most, whose name has no escapes (so a hit can copy its letters).
-func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) (key, uint8, bool) {
+// forward answers from the recursors, cut to the client's limit.
+func (h *handler) forward(w dns.ResponseWriter, req *dns.Msg, e edns, tcp bool, start time.Time) {
+	defer h.recoverPanic(w, req, start)
+	m := h.fwd.forward(req)
+	m.Truncate(e.limit(tcp))
+	h.write(w, req, m, &meta{}, cacheKey{}, start)
+}
+
+// cacheKey is where a request's answer lives in the cache; ok is false
+// for requests whose answers are never cached.
+type cacheKey struct {
+	key
+	class uint8
+	ok    bool
+}
+
+// cacheKey returns the cache key for req. Only a plain QUERY of class IN
+// with EDNS version 0 at most, whose name has no escapes (so a hit can
+// copy its letters), may be answered from the cache.
+func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) cacheKey {
 	if h.cache == nil || req.Opcode != dns.OpcodeQuery || len(req.Question) != 1 || e.multiple || e.version != 0 {
-		return key{}, 0, false
+		return cacheKey{}
 	}
 	q := req.Question[0]
 	if q.Qclass != dns.ClassINET || strings.IndexByte(q.Name, '\\') >= 0 {
-		return key{}, 0, false
+		return cacheKey{}
 	}
 	class := sizeClass(e.limit(tcp), tcp)
-	return makeKey(q.Name, q.Qtype, e, class), class, true
+	return cacheKey{key: makeKey(q.Name, q.Qtype, e, class), class: class, ok: true}
 }
 
 // send writes a cached reply to the client.
@@ -156,6 +180,14 @@ func (h *handler) recoverPanic(w dns.ResponseWriter, req *dns.Msg, start time.Ti
 		h.log.Debug("cannot write DNS reply", "err", err)
 	}
 	h.met.done(typeOf(req), rcodeIndex(dns.RcodeServerFailure), start)
+}
+
+// invalid counts a request with a header but a body that does not parse,
+// which gets FORMERR.
+func (h *handler) invalid(m []byte, _ error) {
+	if len(m) >= 12 {
+		h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)].Inc()
+	}
 }
 
 // accept is dns.DefaultMsgAcceptFunc, counting what it rejects: those

@@ -85,6 +85,13 @@ func (f *fixture) register(t testing.TB, r store.Registration) {
 	}
 }
 
+// udpModes are the two ways UDP is served: batched readers, and
+// miekg/dns's reader with a goroutine per query.
+var udpModes = []struct {
+	name    string
+	readers int
+}{{"batch", 0}, {"miekg", -1}}
+
 // transport sends a query one way and returns the reply.
 type transport struct {
 	name string

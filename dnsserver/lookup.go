@@ -121,13 +121,15 @@ func (l *lookup) answerSRV(svc *store.Service) (records, error) {
 		if in.Health == store.Warning {
 			prio = 2
 		}
-		target := strings.ToLower(dns.Fqdn(in.Address))
+		var target string
 		if a := in.Addr.Unmap().WithZone(""); a.IsValid() {
 			target = hexTarget(a, l.z.origin)
 			if !glued[target] {
 				glued[target] = true
 				r.extra = append(r.extra, addrRR(target, a, 0))
 			}
+		} else {
+			target = strings.ToLower(dns.Fqdn(in.Address))
 		}
 		r.answer = append(r.answer, &dns.SRV{
 			Hdr:      hdr(l.qname, dns.TypeSRV, 0),

@@ -84,8 +84,15 @@ func TestRecursors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t, func(cfg *Config) { cfg.Recursors = c.recursors; cfg.RecursorTimeout = 300 * time.Millisecond })
+			fm := newFixture(t, func(cfg *Config) {
+				cfg.Recursors = c.recursors
+				cfg.RecursorTimeout = 300 * time.Millisecond
+				cfg.UDPReaders = -1
+			})
 			seed(t, f)
-			for _, tr := range transports {
+			for _, tr := range append(transports, transport{"udp-miekg", func(t testing.TB, _ *fixture, q *dns.Msg) *dns.Msg {
+				return exchange(t, "udp", fm.srv.UDPAddr(), q)
+			}}) {
 				q := new(dns.Msg).SetQuestion("Example.COM.", dns.TypeA)
 				r := tr.do(t, f, q)
 				if r.Rcode != c.rcode || r.Id != q.Id || r.Question[0].Name != "Example.COM." {

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"context"
+	"encoding/binary"
 	"math/rand/v2"
 	"net"
 	"sync/atomic"
@@ -71,7 +72,13 @@ func TestPanicRecovery(t *testing.T) {
 // TestGarbage sends thousands of random and truncated packets over UDP
 // and TCP, then checks that the server still answers correctly.
 func TestGarbage(t *testing.T) {
-	f := newFixture(t, nil)
+	for _, mode := range udpModes {
+		t.Run(mode.name, func(t *testing.T) { testGarbage(t, mode.readers) })
+	}
+}
+
+func testGarbage(t *testing.T, readers int) {
+	f := newFixture(t, func(c *Config) { c.UDPReaders = readers })
 	seed(t, f)
 	rng := rand.New(rand.NewPCG(1, 2))
 	valid, _ := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeSRV).Pack()
@@ -144,19 +151,58 @@ func TestGarbage(t *testing.T) {
 // TestFormErr checks the replies to requests the server can parse only in
 // part: FORMERR with the ID, and NOTIMP for unknown opcodes.
 func TestFormErr(t *testing.T) {
-	f := newFixture(t, nil)
-	q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
-	q.Question = append(q.Question, q.Question[0])
-	r, _ := exchangeRaw(t, "udp", f.srv.UDPAddr(), q)
-	if r.Rcode != dns.RcodeFormatError {
-		t.Errorf("two questions: %s, want FORMERR", dns.RcodeToString[r.Rcode])
+	for _, mode := range udpModes {
+		f := newFixture(t, func(c *Config) { c.UDPReaders = mode.readers })
+		for _, network := range []string{"udp", "tcp"} {
+			addr := f.srv.UDPAddr()
+			if network == "tcp" {
+				addr = f.srv.TCPAddr()
+			}
+			q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
+			q.Question = append(q.Question, q.Question[0])
+			if r, _ := exchangeRaw(t, network, addr, q); r.Rcode != dns.RcodeFormatError || !r.Response || r.Opcode != dns.OpcodeQuery {
+				t.Errorf("%s %s two questions: %s, want FORMERR", mode.name, network, dns.RcodeToString[r.Rcode])
+			}
+			q = new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
+			q.Opcode = dns.OpcodeUpdate
+			if r, _ := exchangeRaw(t, network, addr, q); r.Rcode != dns.RcodeNotImplemented || r.Opcode != dns.OpcodeUpdate {
+				t.Errorf("%s %s UPDATE: %s, want NOTIMP", mode.name, network, dns.RcodeToString[r.Rcode])
+			}
+			// A question cut off after its header parses no further:
+			// FORMERR with the ID.
+			b, _ := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA).Pack()
+			if r := exchangeBytes(t, network, addr, b[:20]); r == nil || r.Rcode != dns.RcodeFormatError || r.Id != binary.BigEndian.Uint16(b) {
+				t.Errorf("%s %s cut question: %v, want FORMERR", mode.name, network, r)
+			}
+		}
+		if got := readCounter(f.srv.h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)]); got != 4 {
+			t.Errorf("%s: FORMERR counted %v times, want 4", mode.name, got)
+		}
 	}
-	q = new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
-	q.Opcode = dns.OpcodeUpdate
-	r, _ = exchangeRaw(t, "tcp", f.srv.TCPAddr(), q)
-	if r.Rcode != dns.RcodeNotImplemented {
-		t.Errorf("UPDATE: %s, want NOTIMP", dns.RcodeToString[r.Rcode])
+}
+
+// exchangeBytes sends raw bytes as one query and returns the reply.
+func exchangeBytes(t *testing.T, network string, addr net.Addr, b []byte) *dns.Msg {
+	t.Helper()
+	conn, err := net.DialTimeout(network, addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer conn.Close()
+	co := &dns.Conn{Conn: conn, UDPSize: dns.MaxMsgSize}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := co.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := co.ReadMsgHeader(nil)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(raw); err != nil {
+		t.Fatalf("unpack reply: %v", err)
+	}
+	return r
 }
 
 func TestShutdown(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -35,12 +36,18 @@ type Server struct {
 	cfg Config
 	h   *handler
 
+	// mu serializes Start and Shutdown.
 	mu       sync.Mutex
 	udp, tcp *dns.Server
-	udpAddr  net.Addr
-	tcpAddr  net.Addr
-	state    error // why the server is not serving; nil while it is
+	batch    *udpServer // serves UDP in place of udp when set
 	done     sync.WaitGroup
+
+	// stateMu guards what Serving and the address getters read, apart
+	// from mu so that they never wait for a shutdown.
+	stateMu sync.Mutex
+	udpAddr net.Addr
+	tcpAddr net.Addr
+	state   error // why the server is not serving; nil while it is
 }
 
 var errNotStarted = errors.New("dns: server not started")
@@ -61,7 +68,7 @@ func New(cfg Config, src Source) (*Server, error) {
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.udp != nil {
+	if s.tcp != nil {
 		return errors.New("dns: server already started")
 	}
 	pc, ln, err := listen(s.cfg.Addr)
@@ -70,13 +77,6 @@ func (s *Server) Start() error {
 	}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }
-	s.udp = &dns.Server{
-		Net: "udp", PacketConn: pc, Handler: s.h,
-		UDPSize:     udpReadSize,
-		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
-		MsgAcceptFunc:     s.h.accept,
-		NotifyStartedFunc: notify,
-	}
 	s.tcp = &dns.Server{
 		Net: "tcp", Listener: netutil.LimitListener(ln, s.cfg.MaxTCPConns), Handler: s.h,
 		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
@@ -85,11 +85,30 @@ func (s *Server) Start() error {
 		// queries, which breaks pipelining clients.
 		MaxTCPQueries:     -1,
 		MsgAcceptFunc:     s.h.accept,
+		MsgInvalidFunc:    s.h.invalid,
 		NotifyStartedFunc: notify,
 	}
+	servers := []*dns.Server{s.tcp}
+	if udp, ok := pc.(*net.UDPConn); ok && s.cfg.UDPReaders > 0 && specificIP(s.cfg.Addr) {
+		s.batch = newUDPServer(udp, s.h, s.cfg.UDPReaders)
+		s.batch.start(func(err error) { s.stopped("udp", err) })
+		notify()
+	} else {
+		s.udp = &dns.Server{
+			Net: "udp", PacketConn: pc, Handler: s.h,
+			UDPSize:     udpReadSize,
+			ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
+			MsgAcceptFunc:     s.h.accept,
+			MsgInvalidFunc:    s.h.invalid,
+			NotifyStartedFunc: notify,
+		}
+		servers = append(servers, s.udp)
+	}
+	s.stateMu.Lock()
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
+	s.stateMu.Unlock()
 	errc := make(chan error, 2)
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+	for _, srv := range servers {
 		s.done.Add(1)
 		go func() {
 			defer s.done.Done()
@@ -103,22 +122,23 @@ func (s *Server) Start() error {
 		case <-started:
 			n++
 		case err := <-errc:
-			s.udp.Shutdown()
-			s.tcp.Shutdown()
+			s.shutdownLocked(context.Background())
 			pc.Close()
 			ln.Close()
 			return fmt.Errorf("dns: serve on %s: %v", s.cfg.Addr, err)
 		}
 	}
+	s.stateMu.Lock()
 	s.state = nil
+	s.stateMu.Unlock()
 	s.cfg.Logger.Info("DNS server listening", "addr", s.udpAddr.String(), "domain", s.cfg.Domain)
 	return nil
 }
 
 // stopped records that a listener's serve loop returned.
 func (s *Server) stopped(net string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	if s.state != nil {
 		return
 	}
@@ -131,22 +151,22 @@ func (s *Server) stopped(net string, err error) {
 
 // UDPAddr is the bound UDP address, nil before Start.
 func (s *Server) UDPAddr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	return s.udpAddr
 }
 
 // TCPAddr is the bound TCP address, nil before Start.
 func (s *Server) TCPAddr() net.Addr {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	return s.tcpAddr
 }
 
 // Serving returns nil while both listeners serve, else why not.
 func (s *Server) Serving() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.stateMu.Lock()
+	defer s.stateMu.Unlock()
 	return s.state
 }
 
@@ -154,21 +174,34 @@ func (s *Server) Serving() error {
 // flight to be answered.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	udp, tcp := s.udp, s.tcp
+	defer s.mu.Unlock()
+	s.stateMu.Lock()
 	if s.state == nil {
 		s.state = errors.New("dns: server shut down")
 	}
-	s.mu.Unlock()
-	if udp == nil {
+	s.stateMu.Unlock()
+	return s.shutdownLocked(ctx)
+}
+
+func (s *Server) shutdownLocked(ctx context.Context) error {
+	if s.tcp == nil {
 		return nil
 	}
 	if s.h.fwd != nil {
 		s.h.fwd.stop()
 	}
 	var errs []error
-	for _, srv := range []*dns.Server{udp, tcp} {
+	for _, srv := range []*dns.Server{s.udp, s.tcp} {
+		if srv == nil {
+			continue
+		}
 		if err := srv.ShutdownContext(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("dns: shut down %s listener: %w", srv.Net, err))
+		}
+	}
+	if s.batch != nil {
+		if err := s.batch.shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dns: shut down udp listener: %w", err))
 		}
 	}
 	wait := make(chan struct{})
@@ -179,6 +212,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		errs = append(errs, ctx.Err())
 	}
 	return errors.Join(errs...)
+}
+
+// specificIP reports whether addr names one IP address, from which
+// replies leave without per-packet source selection.
+func specificIP(addr string) bool {
+	ap, err := netip.ParseAddrPort(addr)
+	return err == nil && !ap.Addr().IsUnspecified()
 }
 
 // listen binds UDP and then TCP on the same address. With port 0 the TCP

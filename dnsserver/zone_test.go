@@ -133,16 +133,23 @@ func zoneCases(serial uint32) []Case {
 // TestZone runs every case against the handler and over real UDP and
 // TCP, each twice so the second comes from the cache.
 func TestZone(t *testing.T) {
-	f := newFixture(t, nil)
-	seed(t, f)
-	serial := uint32(f.st.Snapshot().CatalogIndex())
-	for _, tr := range transports {
-		t.Run(tr.name, func(t *testing.T) {
-			for _, c := range zoneCases(serial) {
-				t.Run(c.String(), func(t *testing.T) {
-					for range 2 {
-						q := c.Msg()
-						c.check(t, q, tr.do(t, f, q))
+	for _, mode := range udpModes {
+		t.Run(mode.name, func(t *testing.T) {
+			f := newFixture(t, func(c *Config) { c.UDPReaders = mode.readers })
+			if got := f.srv.batch != nil; got != (mode.readers >= 0) {
+				t.Fatalf("batched UDP: %v", got)
+			}
+			seed(t, f)
+			serial := uint32(f.st.Snapshot().CatalogIndex())
+			for _, tr := range transports {
+				t.Run(tr.name, func(t *testing.T) {
+					for _, c := range zoneCases(serial) {
+						t.Run(c.String(), func(t *testing.T) {
+							for range 2 {
+								q := c.Msg()
+								c.check(t, q, tr.do(t, f, q))
+							}
+						})
 					}
 				})
 			}
