@@ -19,6 +19,7 @@ type growthResult struct {
 	Res      loadResult
 	Mem      memory  // zero when the PID is unknown
 	Heap     float64 // go_memstats_heap_inuse_bytes, from /metrics
+	Use      cpuUse
 }
 
 // Rates are the steps' registrations/s.
@@ -58,11 +59,13 @@ func (b *bench) growth(ctx context.Context, s *server) (growthResult, error) {
 	prefix := b.run + "g-"
 	l := load{prefix: prefix, services: serviceNames(prefix, cfg.growServices), clients: cfg.growClients,
 		count: cfg.instances, until: time.Now().Add(cfg.growTimeout), step: cfg.step}
+	meter := startCPUMeter(s.PID)
 	res, err := runLoad(ctx, c, l)
 	if err != nil {
 		return growthResult{}, fmt.Errorf("phase 2: %w", err)
 	}
-	g := growthResult{Target: cfg.instances, Services: cfg.growServices, Clients: cfg.growClients, Res: res}
+	g := growthResult{Target: cfg.instances, Services: cfg.growServices, Clients: cfg.growClients, Res: res, Use: meter.stop(res.Elapsed)}
+	b.logf("phase 2: %d registrations in %.1fs; CPU beacon %v apiload %v others %v", res.N, res.Elapsed.Seconds(), g.Use.Server, g.Use.Self, g.Use.Others)
 	for _, st := range res.Steps {
 		b.logf("phase 2: up to %6d: %.0f/s, p50 %v p99 %v", st.Upto, rate(st.N, st.Elapsed), st.Lat.P50, st.Lat.P99)
 	}

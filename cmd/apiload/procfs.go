@@ -105,3 +105,85 @@ func parseStat(text []byte) (time.Duration, error) {
 	}
 	return time.Duration(ticks) * time.Second / clockTick, nil
 }
+
+// readMachineBusy returns the CPU time all CPUs have spent busy (every
+// state of /proc/stat's "cpu" line but idle and iowait; guest time is
+// already inside user).
+func readMachineBusy() (time.Duration, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, err
+	}
+	return parseMachineBusy(b)
+}
+
+func parseMachineBusy(text []byte) (time.Duration, error) {
+	line, _, _ := strings.Cut(string(text), "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var busy uint64
+	// user nice system idle iowait irq softirq steal [guest guest_nice]
+	for i, v := range f[1:min(len(f), 9)] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat: %w", err)
+		}
+		if i != 3 && i != 4 {
+			busy += n
+		}
+	}
+	return time.Duration(busy) * time.Second / clockTick, nil
+}
+
+// cpuMeter measures, over a span, the CPU time beacon used, this process
+// used, and everything else on the machine used: other work on a shared
+// machine takes CPU from beacon and the load generator both, so the
+// report says how much there was.
+type cpuMeter struct {
+	pid                   int
+	machine, server, self time.Duration
+	ok                    bool
+}
+
+// cpuUse is what a cpuMeter measured.
+type cpuUse struct {
+	Wall, Server, Self, Others time.Duration
+	Known                      bool // false if any figure could not be read
+}
+
+// OthersShare is the other processes' CPU as a share of the whole
+// machine over the span.
+func (u cpuUse) OthersShare(cpus int) float64 {
+	if !u.Known || u.Wall <= 0 || cpus <= 0 {
+		return 0
+	}
+	return max(0, u.Others.Seconds()/(u.Wall.Seconds()*float64(cpus)))
+}
+
+func startCPUMeter(pid int) *cpuMeter {
+	m := &cpuMeter{pid: pid}
+	m.machine, m.server, m.self, m.ok = cpuNow(pid)
+	return m
+}
+
+func cpuNow(pid int) (machine, server, self time.Duration, ok bool) {
+	var err1, err2, err3 error
+	machine, err1 = readMachineBusy()
+	if pid != 0 {
+		server, err2 = readCPU(pid)
+	} else {
+		err2 = fmt.Errorf("no PID")
+	}
+	self, err3 = readCPU(os.Getpid())
+	return machine, server, self, err1 == nil && err2 == nil && err3 == nil
+}
+
+// stop returns the use since start over wall time wall.
+func (m *cpuMeter) stop(wall time.Duration) cpuUse {
+	machine, server, self, ok := cpuNow(m.pid)
+	u := cpuUse{Wall: wall, Server: server - m.server, Self: self - m.self, Known: ok && m.ok}
+	u.Others = (machine - m.machine) - u.Server - u.Self
+	return u
+}

@@ -85,3 +85,27 @@ func TestReadOwnProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestParseMachineBusy(t *testing.T) {
+	tests := []struct {
+		text string
+		want time.Duration
+		err  bool
+	}{
+		// user nice system idle iowait irq softirq steal guest guest_nice
+		{"cpu  100 1 50 9999 7 2 3 4 0 0\ncpu0 1 2 3\n", 160 * 10 * time.Millisecond, false},
+		{"cpu  100 0 50 9999 7 0 0\n", 0, true},
+		{"cpu0 100 0 50 9999 7 0 0 0\n", 0, true},
+		{"cpu  x 0 50 9999 7 0 0 0\n", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := parseMachineBusy([]byte(tt.text))
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("parseMachineBusy(%q) = %v, %v; want %v, error %v", tt.text, got, err, tt.want, tt.err)
+		}
+	}
+	u := cpuUse{Wall: time.Second, Others: 500 * time.Millisecond, Known: true}
+	if got := u.OthersShare(2); got != 0.25 {
+		t.Errorf("OthersShare = %v, want 0.25", got)
+	}
+}

@@ -61,20 +61,20 @@ func writeReport(w io.Writer, r *results, cfg config) {
 		fmt.Fprintf(&b, "\nDurable registrations over HTTP (PUT /v1/agent/service/register, unique IDs over %d services, one tag, one meta key, no checks; keep-alive connections, one per client; each level on a fresh beacon, %v or %s registrations after a warm-up). "+
 			"A commit is one bbolt transaction made durable (fdatasync of the pages, then of the meta page), counted by `beacon_store_commit_duration_seconds_count`.\n\n",
 			throughputServices, cfg.duration, thousands(float64(cfg.maxRegs)))
-		b.WriteString("| clients | registrations | registrations/s | commits | commits/registration | registrations/commit | p50 | p99 | beacon CPU/registration |\n|---|---|---|---|---|---|---|---|---|\n")
+		b.WriteString("| clients | registrations | registrations/s | commits | commits/registration | registrations/commit | p50 | p99 | beacon CPU/registration | other processes' CPU |\n|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, row := range r.Throughput {
 			cpu := "—"
-			if row.CPU > 0 && row.Res.N > 0 {
-				cpu = fmt.Sprintf("%.0f µs", float64(row.CPU.Microseconds())/float64(row.Res.N))
+			if row.Use.Known && row.Res.N > 0 {
+				cpu = fmt.Sprintf("%.0f µs", float64(row.Use.Server.Microseconds())/float64(row.Res.N))
 			}
-			fmt.Fprintf(&b, "| %d | %s | %s | %s | %.3f | %.1f | %s | %s | %s |\n", row.Clients, thousands(float64(row.Res.N)),
+			fmt.Fprintf(&b, "| %d | %s | %s | %s | %.3f | %.1f | %s | %s | %s | %s |\n", row.Clients, thousands(float64(row.Res.N)),
 				thousands(rate(row.Res.N, row.Res.Elapsed)), thousands(row.Commits), row.CommitsPerReg(), row.PerCommit(),
-				ms(row.Res.Lat.P50), ms(row.Res.Lat.P99), cpu)
+				ms(row.Res.Lat.P50), ms(row.Res.Lat.P99), cpu, others(row.Use, r.Env.CPUs))
 		}
 	}
 	if g := r.Growth; g != nil {
-		fmt.Fprintf(&b, "\nCatalog growth: %s instances over %s services (%s per service), %d clients, on a fresh beacon.\n\n",
-			thousands(float64(g.Target)), thousands(float64(g.Services)), thousands(float64(g.Target/max(g.Services, 1))), g.Clients)
+		fmt.Fprintf(&b, "\nCatalog growth: %s instances over %s services (%s per service), %d clients, on a fresh beacon; other processes used %s of the machine meanwhile.\n\n",
+			thousands(float64(g.Target)), thousands(float64(g.Services)), thousands(float64(g.Target/max(g.Services, 1))), g.Clients, others(g.Use, r.Env.CPUs))
 		b.WriteString("| instances | registrations/s | p50 | p99 |\n|---|---|---|---|\n")
 		for _, s := range g.Res.Steps {
 			fmt.Fprintf(&b, "| %s–%s | %s | %s | %s |\n", thousands(float64(s.Upto-s.N)), thousands(float64(s.Upto)),
@@ -83,17 +83,31 @@ func writeReport(w io.Writer, r *results, cfg config) {
 	}
 	if len(r.Watch) > 0 {
 		fmt.Fprintf(&b, "\nBlocked watchers: each of %d clients holds GET ...?index=N&wait=5m on its own connection; once all are sent and %v more has passed, "+
-			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time is from the registration's 200 to each watcher's full answer; "+
-			"a watcher answered before the 200 arrived counts as 0.\n\n", cfg.watchers, cfg.settle)
-		b.WriteString("| catalog | endpoint | p50 | p99 | max | answered before the 200 | registration round trip |\n|---|---|---|---|---|---|---|\n")
+			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time is from the registration's 200 to each watcher's full answer "+
+			"(a watcher answered before the 200 arrived counts as 0), and from sending the registration; beacon answers the watchers as soon as the change is committed, so its own 200 queues behind them. "+
+			"CPU is used from sending the registration until the last answer (10 ms resolution for beacon).\n\n", cfg.watchers, cfg.settle)
+		b.WriteString("| catalog | endpoint | from the 200: p50 | p99 | max | answered before the 200 | from sending: p50 | p99 | max | registration round trip | CPU beacon / apiload / other processes |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, w := range r.Watch {
-			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %d | %s |\n", w.Catalog, w.Endpoint, ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max), w.Early, ms(w.Write))
+			cpu := "—"
+			if w.Use.Known {
+				cpu = fmt.Sprintf("%s / %s / %s", ms(w.Use.Server), ms(w.Use.Self), others(w.Use, r.Env.CPUs))
+			}
+			fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s | %d | %s | %s | %s | %s | %s |\n", w.Catalog, w.Endpoint,
+				ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max), w.Early, ms(w.FromSend.P50), ms(w.FromSend.P99), ms(w.FromSend.Max), ms(w.Write), cpu)
 		}
 	}
 	if f := r.Fsync; f != nil {
 		fmt.Fprintf(&b, "\nfsync probe: 4 KiB pwrite + fdatasync in the data dir, %d times: p50 %s, p99 %s, max %s.\n", f.N, ms(f.Lat.P50), ms(f.Lat.P99), ms(f.Lat.Max))
 	}
 	_, _ = w.Write(b.Bytes())
+}
+
+// others is the share of the machine's CPU other processes used.
+func others(u cpuUse, cpus int) string {
+	if !u.Known {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f%%", 100*u.OthersShare(cpus))
 }
 
 // ms formats d in milliseconds with two significant decimals for small

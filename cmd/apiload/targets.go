@@ -113,12 +113,15 @@ func (r *results) watchVerdicts() []verdict {
 	}
 	var out []verdict
 	for _, w := range r.Watch {
+		enough := w.Watchers >= 1000
 		out = append(out, verdict{
-			What:   fmt.Sprintf("%s blocked watchers on `%s` (%s): p50 / p99 / max", thousands(float64(w.Watchers)), w.Endpoint, w.Catalog),
-			Got:    fmt.Sprintf("%s / %s / %s", ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max)),
+			What: fmt.Sprintf("%s blocked watchers on `%s` (%s)", thousands(float64(w.Watchers)), w.Endpoint, w.Catalog),
+			Got: fmt.Sprintf("from the registration's 200: p50 %s, p99 %s, max %s; from sending it: p99 %s",
+				ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max), ms(w.FromSend.P99)),
 			Target: "p99 ≤ " + ms(targetWatchersP99),
-			Result: passFail(w.Watchers >= 1000 && w.Lat.P99 <= targetWatchersP99),
-			Peer:   peerWatchers,
+			Result: fmt.Sprintf("%s (from sending: %s)", passFail(enough && w.Lat.P99 <= targetWatchersP99),
+				passFail(enough && w.FromSend.P99 <= targetWatchersP99)),
+			Peer: peerWatchers,
 		})
 	}
 	return out

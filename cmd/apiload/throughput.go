@@ -14,8 +14,8 @@ const throughputServices = 100
 type throughputRow struct {
 	Clients int
 	Res     loadResult
-	Commits float64       // bolt commits during the run, each one fsync'd transaction
-	CPU     time.Duration // beacon's CPU time during the run; 0 if unknown
+	Commits float64 // bolt commits during the run, each one fsync'd transaction
+	Use     cpuUse
 }
 
 // PerCommit is registrations per commit (the group commit's batch size).
@@ -43,8 +43,9 @@ func (b *bench) throughput(ctx context.Context) ([]throughputRow, error) {
 		if err != nil {
 			return rows, fmt.Errorf("phase 1, %d clients: %w", n, err)
 		}
-		b.logf("phase 1: %3d clients: %d registrations in %.1fs: %.0f/s, %.3f commits/registration, p50 %v p99 %v",
-			n, row.Res.N, row.Res.Elapsed.Seconds(), rate(row.Res.N, row.Res.Elapsed), row.CommitsPerReg(), row.Res.Lat.P50, row.Res.Lat.P99)
+		b.logf("phase 1: %3d clients: %d registrations in %.1fs: %.0f/s, %.3f commits/registration, p50 %v p99 %v; CPU beacon %v apiload %v others %v",
+			n, row.Res.N, row.Res.Elapsed.Seconds(), rate(row.Res.N, row.Res.Elapsed), row.CommitsPerReg(), row.Res.Lat.P50, row.Res.Lat.P99,
+			row.Use.Server, row.Use.Self, row.Use.Others)
 		rows = append(rows, row)
 	}
 	return rows, nil
@@ -70,22 +71,18 @@ func (b *bench) throughputAt(ctx context.Context, n int) (throughputRow, error) 
 	if err != nil {
 		return throughputRow{}, err
 	}
-	cpu0, cpuErr := serverCPU(s)
+	meter := startCPUMeter(s.PID)
 	l := load{prefix: prefix, services: services, clients: n, count: b.cfg.maxRegs, until: time.Now().Add(b.cfg.duration)}
 	res, err := runLoad(ctx, c, l)
 	if err != nil {
 		return throughputRow{}, err
 	}
-	cpu1, cpuErr2 := serverCPU(s)
+	use := meter.stop(res.Elapsed)
 	after, err := c.metric(ctx, commitCount)
 	if err != nil {
 		return throughputRow{}, err
 	}
-	row := throughputRow{Clients: n, Res: res, Commits: after - before}
-	if cpuErr == nil && cpuErr2 == nil {
-		row.CPU = cpu1 - cpu0
-	}
-	return row, nil
+	return throughputRow{Clients: n, Res: res, Commits: after - before, Use: use}, nil
 }
 
 // serviceNames are the n services of a run.
@@ -95,12 +92,4 @@ func serviceNames(prefix string, n int) []string {
 		out[i] = fmt.Sprintf("%ssvc-%04d", prefix, i)
 	}
 	return out
-}
-
-// serverCPU is beacon's CPU time so far, when its PID is known.
-func serverCPU(s *server) (time.Duration, error) {
-	if s.PID == 0 {
-		return 0, fmt.Errorf("beacon's PID is unknown (pass -pid)")
-	}
-	return readCPU(s.PID)
 }

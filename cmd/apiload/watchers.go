@@ -19,8 +19,12 @@ type watchRound struct {
 	Catalog  string // what was registered at the time
 	Watchers int
 	Lat      summary       // each watcher's answer, from the registration's 200
-	Early    int           // watchers answered before that 200 arrived (counted as 0)
+	FromSend summary       // each watcher's answer, from sending the registration
+	Early    int           // watchers answered before that 200 arrived (counted as 0 in Lat)
 	Write    time.Duration // the registration's own round trip
+	// Use is the CPU used from sending the registration until every
+	// watcher had its answer.
+	Use cpuUse
 }
 
 // watchKind is what the watchers block on.
@@ -38,13 +42,13 @@ func (b *bench) watchers(ctx context.Context, s *server, tag, catalog string) ([
 	defer c.close()
 	var out []watchRound
 	for _, kind := range []watchKind{watchHealth, watchCatalog} {
-		r, err := b.watchRound(ctx, c, kind, b.run+tag)
+		r, err := b.watchRound(ctx, c, kind, b.run+tag, s.PID)
 		if err != nil {
 			return out, fmt.Errorf("phase 3 (%s): %w", catalog, err)
 		}
 		r.Catalog = catalog
-		b.logf("phase 3: %s, %s: %d watchers: p50 %v p99 %v max %v (%d before the 200; registration took %v)",
-			catalog, r.Endpoint, r.Watchers, r.Lat.P50, r.Lat.P99, r.Lat.Max, r.Early, r.Write)
+		b.logf("phase 3: %s, %s: %d watchers: from the 200 p50 %v p99 %v max %v (%d before it; registration took %v); from sending it p50 %v p99 %v; CPU beacon %v apiload %v",
+			catalog, r.Endpoint, r.Watchers, r.Lat.P50, r.Lat.P99, r.Lat.Max, r.Early, r.Write, r.FromSend.P50, r.FromSend.P99, r.Use.Server, r.Use.Self)
 		out = append(out, r)
 	}
 	return out, nil
@@ -54,7 +58,7 @@ func (b *bench) watchers(ctx context.Context, s *server, tag, catalog string) ([
 // index, waits until every request has been written and then settle
 // longer (so that beacon has parked them), registers one instance, and
 // measures when each watcher has read its whole answer.
-func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefix string) (watchRound, error) {
+func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefix string, pid int) (watchRound, error) {
 	cfg := b.cfg
 	name := prefix + "watched"
 	path, endpoint := "/v1/health/service/"+name, "/v1/health/service/NAME"
@@ -98,6 +102,7 @@ func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefi
 		wg.Wait()
 		return watchRound{}, fmt.Errorf("%d watchers were answered before any change: %v", n, firstError(errs))
 	}
+	meter := startCPUMeter(pid)
 	t0 := time.Now()
 	if err := c.register(ctx, registration(nil, trigger, 0, name)); err != nil {
 		cancel()
@@ -106,18 +111,22 @@ func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefi
 	}
 	t200 := time.Now()
 	wg.Wait()
+	use := meter.stop(time.Since(t0))
 	if err := firstError(errs); err != nil {
 		return watchRound{}, fmt.Errorf("%d of %d watchers failed; first: %w", countErrors(errs), cfg.watchers, err)
 	}
-	r := watchRound{Endpoint: endpoint, Watchers: cfg.watchers, Write: t200.Sub(t0)}
+	r := watchRound{Endpoint: endpoint, Watchers: cfg.watchers, Write: t200.Sub(t0),
+		Use: use}
 	lat := make([]time.Duration, len(got))
+	send := make([]time.Duration, len(got))
 	for i, t := range got {
+		send[i] = t.Sub(t0)
 		if lat[i] = t.Sub(t200); lat[i] < 0 {
 			lat[i] = 0
 			r.Early++
 		}
 	}
-	r.Lat = summarize(lat)
+	r.Lat, r.FromSend = summarize(lat), summarize(send)
 	return r, nil
 }
 
