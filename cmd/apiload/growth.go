@@ -59,6 +59,10 @@ func (b *bench) growth(ctx context.Context, s *server) (growthResult, error) {
 	prefix := b.run + "g-"
 	l := load{prefix: prefix, services: serviceNames(prefix, cfg.growServices), clients: cfg.growClients,
 		count: cfg.instances, until: time.Now().Add(cfg.growTimeout), step: cfg.step}
+	if err := b.waitQuiet(ctx, s.PID, "phase 2"); err != nil {
+		return growthResult{}, err
+	}
+	l.until = time.Now().Add(cfg.growTimeout)
 	meter := startCPUMeter(s.PID)
 	res, err := runLoad(ctx, c, l)
 	if err != nil {

@@ -52,6 +52,9 @@ type config struct {
 	watchTimeout time.Duration
 
 	fsyncs int
+
+	quiet     float64
+	quietWait time.Duration
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -79,6 +82,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.settle, "settle", 500*time.Millisecond, "phase 3: wait after the last watcher's request was sent before the registration")
 	fs.DurationVar(&c.watchTimeout, "watch-timeout", 30*time.Second, "phase 3: bound on sending the watchers, and on their answers")
 	fs.IntVar(&c.fsyncs, "fsyncs", 200, "fsync probe: write+fdatasync rounds")
+	fs.Float64Var(&c.quiet, "quiet", 0.15, "before each measurement, wait until other processes use less than this share of the machine's CPU (0 to not wait)")
+	fs.DurationVar(&c.quietWait, "quiet-wait", time.Minute, "bound on each wait for -quiet")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -197,6 +202,9 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	}
 	b.logf("work dir %s; RLIMIT_NOFILE %d", b.work, lim)
 	res := &results{}
+	if err := b.waitQuiet(ctx, 0, "fsync probe"); err != nil {
+		return nil, err
+	}
 	fs, err := probeFsync(b.work, cfg.fsyncs)
 	if err != nil {
 		return nil, fmt.Errorf("fsync probe: %w", err)

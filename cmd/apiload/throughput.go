@@ -67,6 +67,9 @@ func (b *bench) throughputAt(ctx context.Context, n int) (throughputRow, error) 
 	if _, err := runLoad(ctx, c, warm); err != nil {
 		return throughputRow{}, fmt.Errorf("warm-up: %w", err)
 	}
+	if err := b.waitQuiet(ctx, s.PID, fmt.Sprintf("phase 1, %d clients", n)); err != nil {
+		return throughputRow{}, err
+	}
 	before, err := c.metric(ctx, commitCount)
 	if err != nil {
 		return throughputRow{}, err

@@ -71,6 +71,9 @@ func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefi
 	} else if err := c.register(ctx, registration(nil, prefix, 0, name)); err != nil {
 		return watchRound{}, err
 	}
+	if err := b.waitQuiet(ctx, pid, "phase 3, "+endpoint); err != nil {
+		return watchRound{}, err
+	}
 	_, index, err := c.get(ctx, path)
 	if err != nil {
 		return watchRound{}, err
