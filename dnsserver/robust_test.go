@@ -234,3 +234,38 @@ func TestShutdown(t *testing.T) {
 		t.Error("TCP still accepting after Shutdown")
 	}
 }
+
+// TestIPv6Listener serves on [::1], where the batched reader uses the
+// ipv6 package, and checks the NS glue follows the listen address.
+func TestIPv6Listener(t *testing.T) {
+	if c, err := net.ListenPacket("udp", "[::1]:0"); err != nil {
+		t.Skip("no IPv6 loopback")
+	} else {
+		c.Close()
+	}
+	for _, mode := range udpModes {
+		f := newFixture(t, func(c *Config) { c.Addr = "[::1]:0"; c.UDPReaders = mode.readers })
+		seed(t, f)
+		for _, tr := range transports {
+			for _, c := range []Case{
+				{Qname: "web.service.local.", Qtype: dns.TypeA, Answer: []string{"web.service.local. 30 IN A 10.0.0.5", "web.service.local. 30 IN A 10.0.0.6"}},
+				{Qname: "ns.service.local.", Qtype: dns.TypeAAAA, Answer: []string{"ns.service.local. 30 IN AAAA ::1"}},
+				{Qname: "service.local.", Qtype: dns.TypeNS, Answer: []string{"service.local. 30 IN NS ns.service.local."},
+					Extra: []string{"ns.service.local. 30 IN AAAA ::1"}},
+			} {
+				q := c.Msg()
+				c.check(t, q, tr.do(t, f, q))
+			}
+		}
+	}
+}
+
+func TestSpecificIP(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:53": true, "[::1]:8600": true, "0.0.0.0:53": false, "[::]:53": false, ":53": false, "localhost:53": false,
+	} {
+		if got := specificIP(addr); got != want {
+			t.Errorf("specificIP(%q) = %v", addr, got)
+		}
+	}
+}

@@ -147,6 +147,14 @@ func (u *udpServer) serve(b []byte, w *batchWriter) {
 	if len(b) < 12 {
 		return
 	}
+	// ServeDNS recovers its own panics; this guards the parsing before
+	// it, since a panic here would end the reader and UDP service.
+	defer func() {
+		if p := recover(); p != nil {
+			u.h.met.panics.Inc()
+			u.h.log.Error("panic while parsing a DNS request; dropped it", "panic", p)
+		}
+	}()
 	dh := dns.Header{
 		Id: binary.BigEndian.Uint16(b), Bits: binary.BigEndian.Uint16(b[2:]),
 		Qdcount: binary.BigEndian.Uint16(b[4:]), Ancount: binary.BigEndian.Uint16(b[6:]),
