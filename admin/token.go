@@ -28,8 +28,9 @@ var errToken = errorf(http.StatusForbidden,
 	"permission denied: missing or invalid token; send it as the X-Consul-Token header, Authorization: Bearer, the HTTP Basic password or ?token=")
 
 // check accepts the request when any place a client may put the token
-// holds it: X-Consul-Token, Authorization: Bearer, the Basic password
-// (Prometheus sends Basic auth alongside X-Consul-Token) or ?token=.
+// holds it: X-Consul-Token, Authorization: Bearer (or a bare
+// Authorization value), the Basic password (Prometheus' Consul discovery
+// sends Basic auth alongside X-Consul-Token) or ?token=.
 func (t *tokenCheck) check(r *http.Request) error {
 	if !t.on {
 		return nil
@@ -49,9 +50,14 @@ func (t *tokenCheck) check(r *http.Request) error {
 func candidates(r *http.Request) []string {
 	out := append([]string(nil), r.Header.Values("X-Consul-Token")...)
 	for _, v := range r.Header.Values("Authorization") {
-		scheme, cred, _ := strings.Cut(v, " ")
-		if strings.EqualFold(scheme, "Bearer") {
+		scheme, cred, found := strings.Cut(v, " ")
+		switch {
+		case strings.EqualFold(scheme, "Bearer"):
 			out = append(out, strings.TrimSpace(cred))
+		case !found:
+			// A bare credential: some Prometheus builds send
+			// "Authorization: <token>" when the type is left out.
+			out = append(out, v)
 		}
 	}
 	if _, pass, ok := r.BasicAuth(); ok {

@@ -26,6 +26,7 @@ func TestTokenWays(t *testing.T) {
 		{"X-Consul-Token", "", []string{"X-Consul-Token", secret}, 200},
 		{"Bearer", "", []string{"Authorization", "Bearer " + secret}, 200},
 		{"bearer lower case", "", []string{"Authorization", "bearer " + secret}, 200},
+		{"bare Authorization", "", []string{"Authorization", secret}, 200},
 		{"Basic password", "", []string{"Authorization", basic("prometheus", secret)}, 200},
 		{"Basic empty user", "", []string{"Authorization", basic("", secret)}, 200},
 		{"query", "?token=" + secret, nil, 200},
