@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -294,5 +295,32 @@ func TestBlockingAnswersOnShutdown(t *testing.T) {
 	decode(t, r, &entries)
 	if r.code != 200 || len(entries) != 2 || indexOf(t, r) != idx {
 		t.Errorf("on shutdown: %d, %d entries, index %d (want 200, 2, %d)", r.code, len(entries), indexOf(t, r), idx)
+	}
+}
+
+// TestIndexAcrossRestart: the indexes an API reports never go back when
+// beacon restarts on the same data directory.
+func TestIndexAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	paths := []string{"/v1/health/service/web", "/v1/catalog/services", "/v1/catalog/nodes", "/v1/health/state/any", "/v1/agent/services", "/v1/health/service/none"}
+	last := map[string]uint64{}
+	for round := 0; round < 3; round++ {
+		st := openStore(t, dir)
+		a := New(Config{Logger: quietLogger()}, st)
+		e := &env{t: t, st: st, api: a, srv: httptest.NewServer(a.Handler())}
+		if round == 0 {
+			e.seed()
+		}
+		for _, p := range paths {
+			got := indexOf(t, e.must(200, "GET", p, ""))
+			if got < last[p] {
+				t.Errorf("round %d: %s index went from %d back to %d", round, p, last[p], got)
+			}
+			last[p] = got
+		}
+		e.srv.Close()
+		if err := st.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -182,6 +182,8 @@ func TestRegisterMalformed(t *testing.T) {
 		{"ID and CheckID disagree", `{"Name":"web","Check":{"ID":"a","CheckID":"b","TTL":"5s"}}`, 400, "CheckID"},
 		{"field given twice", `{"Name":"web","name":"web"}`, 400, "given twice"},
 		{"replace flag bad", `{"Name":"web"}`, 400, "replace-existing-checks"},
+		{"body over 1 MiB", `{"Name":"web","Meta":{"k":"` + strings.Repeat("v", maxBody) + `"}}`, 413, "body"},
+		{"body over 1 MiB of spaces", `{"Name":"web"}` + strings.Repeat(" ", maxBody), 413, "1 MiB"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
