@@ -19,6 +19,9 @@ import (
 // beaconPackage is built when -beacon is not given.
 const beaconPackage = "github.com/beacon-dns/beacon/cmd/beacon"
 
+// dnsloadPackage is this program, built again when -perf needs symbols.
+const dnsloadPackage = "github.com/beacon-dns/beacon/cmd/dnsload"
+
 // buildBeacon compiles the beacon binary into dir.
 func buildBeacon(ctx context.Context, dir string) (string, error) {
 	bin := filepath.Join(dir, "beacon")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -58,6 +59,14 @@ func newHarness(cfg *config, log io.Writer) (*harness, error) {
 	}
 	if err := pinSelf(cfg.ClientCPU); err != nil {
 		return nil, err
+	}
+	if cfg.PerfDir != "" {
+		if _, err := exec.LookPath("perf"); err != nil {
+			return nil, errors.New("-perf needs perf(1); install linux-perf (apt-get install -y linux-perf)")
+		}
+		if err := os.MkdirAll(cfg.PerfDir, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "dnsload-")
 	if err != nil {
@@ -183,7 +192,7 @@ func (h *harness) startReference(ctx context.Context, b *target) (*target, error
 	if err := os.WriteFile(file, data, 0o644); err != nil {
 		return nil, err
 	}
-	self, err := os.Executable()
+	self, err := h.referenceBinary(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -198,6 +207,23 @@ func (h *harness) startReference(ctx context.Context, b *target) (*target, error
 		return nil, err
 	}
 	return t, h.waitReady(ctx, t)
+}
+
+// referenceBinary is this program, which serves as the reference when run
+// with referenceCommand. `go run` strips symbols, so with -perf a copy
+// with symbols is built into the perf directory for perf report to read.
+func (h *harness) referenceBinary(ctx context.Context) (string, error) {
+	if h.cfg.PerfDir == "" {
+		return os.Executable()
+	}
+	bin, err := filepath.Abs(filepath.Join(h.cfg.PerfDir, "dnsload"))
+	if err != nil {
+		return "", err
+	}
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, dnsloadPackage).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %w\n%s", dnsloadPackage, err, out)
+	}
+	return bin, nil
 }
 
 // waitReady waits until t answers a first question correctly over UDP and TCP.

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -97,10 +99,19 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	sctx, stop := context.WithCancel(ctx)
 	sampled := make(chan sampleResult, 1)
 	go func() { sampled <- sampleDuring(sctx, t.addr, r.Proto, h.ds, r.Kind, 50*time.Millisecond) }()
+	var profiled <-chan error
+	if h.cfg.PerfDir != "" && maxQPS == 0 {
+		profiled = h.profile(ctx, t, r)
+	}
 	cpu0, cerr := groupCPU(t.child.cmd.Process.Pid)
 	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, h.cfg.Nice, a, out)
 	cpu1, cerr1 := groupCPU(t.child.cmd.Process.Pid)
 	stop()
+	if profiled != nil {
+		if perr := <-profiled; perr != nil {
+			h.logf("perf record of %s %s: %v", t.name, rowLabel(r), perr)
+		}
+	}
 	s := <-sampled
 	if a.Verbose && !h.cfg.Keep {
 		os.Remove(out) // per-query lines: tens of megabytes
@@ -130,6 +141,31 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 		t.name, rowLabel(r), rate, res.QPS, res.perCPUSecond(), 100*res.share(res.ServerCPU), 100*res.share(res.ClientCPU),
 		res.AvgLatency, res.Lost, res.ResponseSize, s.Checked, s.Timeouts)
 	return res, nil
+}
+
+// profile records the server's CPU profile with perf(1) from CPU 1 for
+// the middle of the run: it starts a second in and stops a second before
+// the end, so start-up and the final drain stay out.
+func (h *harness) profile(ctx context.Context, t *target, r row) <-chan error {
+	done := make(chan error, 1)
+	file := filepath.Join(h.cfg.PerfDir, fmt.Sprintf("%s-%s-%s.data", t.name, r.Kind, r.Proto))
+	length := max(h.cfg.Duration-2*time.Second, time.Second)
+	go func() {
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+			done <- ctx.Err()
+			return
+		}
+		argv := pinned(h.cfg.ClientCPU, 0, []string{"perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "-g",
+			"-p", strconv.Itoa(t.child.cmd.Process.Pid), "-o", file, "--", "sleep", strconv.FormatFloat(length.Seconds(), 'f', -1, 64)})
+		out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+		if err != nil {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(out)))
+		}
+		done <- err
+	}()
+	return done
 }
 
 // rowLabel is "SRV/UDP".

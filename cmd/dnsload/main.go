@@ -38,8 +38,9 @@ type config struct {
 	Services        int
 	Instances       int
 	NoNSD           bool
-	Keep            bool // keep the work directory
-	Strict          bool // exit 1 when beacon misses a Must target
+	PerfDir         string // record a perf profile of each server under full-rate load here
+	Keep            bool   // keep the work directory
+	Strict          bool   // exit 1 when beacon misses a Must target
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -58,6 +59,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.IntVar(&cfg.Services, "services", 100, "services to register")
 	fs.IntVar(&cfg.Instances, "instances", 3, "instances per service")
 	fs.BoolVar(&cfg.NoNSD, "no-nsd", false, "leave NSD out even when it is installed")
+	fs.StringVar(&cfg.PerfDir, "perf", "", "record `dir`/<server>-<query>-<transport>.data with perf(1) during each full-rate run (perf report -i FILE)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the work directory (logs, zone, query files) and print its path")
 	fs.BoolVar(&cfg.Strict, "strict", false, "also exit 1 when beacon misses a Must target of issue 3")
 	if err := fs.Parse(args); err != nil {

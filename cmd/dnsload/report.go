@@ -251,6 +251,9 @@ func (rep *report) writeNotes(w io.Writer) {
 	if rep.has(nameNSD) {
 		fmt.Fprintln(w, "NSD's answers are larger (response bytes: "+strings.Join(rep.servers, " / ")+"): without `minimal-responses` it adds the zone's NS to the authority section, and with it, it drops the SRV glue.")
 	}
+	if lost := rep.lost(); len(lost) > 0 {
+		fmt.Fprintf(w, "Queries lost (dnsperf waits its 5 s timeout for each, which lowers the rate): %s.\n", strings.Join(lost, ", "))
+	}
 	if n := rep.clientBound(); n > 0 {
 		fmt.Fprintf(w, "In %d full-rate runs dnsperf used over 95%% of its CPU, so those rates may be limits of the load generator rather than of the server.\n", n)
 	}
@@ -270,6 +273,19 @@ func (rep *report) measuredRows() []row {
 	for _, r := range rows() {
 		if o := rep.results[nameBeacon][r]; o != nil && o.Best != nil {
 			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// lost lists the reported full-rate runs in which dnsperf lost queries.
+func (rep *report) lost() []string {
+	var out []string
+	for _, r := range rep.measuredRows() {
+		for _, s := range rep.servers {
+			if o := rep.results[s][r]; o != nil && o.Best != nil && o.Best.Lost > 0 {
+				out = append(out, fmt.Sprintf("%s %s %d", s, rowLabel(r), o.Best.Lost))
+			}
 		}
 	}
 	return out
