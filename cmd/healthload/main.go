@@ -34,6 +34,7 @@ type options struct {
 	concurrency int
 	dir         string
 	cpuprofile  string
+	memprofile  string
 }
 
 func main() {
@@ -48,6 +49,7 @@ func main() {
 	flag.IntVar(&o.concurrency, "register-concurrency", 256, "concurrent durable registrations")
 	flag.StringVar(&o.dir, "dir", "", "data directory; default a new temporary one, removed at the end")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the steady-state window to this file")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write a heap profile at the end of the run to this file")
 	serve := flag.Int("serve-targets", 0, "internal: serve this many targets, print their addresses, exit when stdin closes")
 	flag.Parse()
 	if *serve > 0 {
@@ -143,6 +145,9 @@ func run(o options) (bool, error) {
 	}
 	samples.take()
 	stopProfile()
+	if err := writeHeapProfile(o.memprofile); err != nil {
+		return false, err
+	}
 	r.window = time.Since(t0)
 	r.cpu = (cpuSelf() - cpu0) / r.window.Seconds()
 	if tcpu0 >= 0 {
@@ -173,6 +178,19 @@ func startProfile(path string) (stop func(), err error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// writeHeapProfile writes a heap profile to path, if set.
+func writeHeapProfile(path string) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }
 
 // startTargets serves the targets in a child process (default) or in this
