@@ -101,6 +101,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 	}()
 	s.reconcileAll(s.st.Snapshot())
+	s.log.Info("health checks running", "checks", len(s.entries), "workers", s.cfg.Workers)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	for {
