@@ -107,3 +107,8 @@ func New(cfg Config, st Store) *API {
 
 // Handler returns the root handler of every route.
 func (a *API) Handler() http.Handler { return a.handler }
+
+var (
+	_ Store = (*store.Store)(nil)
+	_ Feed  = (*store.Store)(nil)
+)
