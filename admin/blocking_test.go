@@ -324,3 +324,39 @@ func TestIndexAcrossRestart(t *testing.T) {
 		}
 	}
 }
+
+// TestBlockingOverHTTP2: per-request write deadlines also work over TLS
+// with HTTP/2, which -tls-cert serves.
+func TestBlockingOverHTTP2(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	ts := httptest.NewUnstartedServer(e.api.Handler())
+	ts.EnableHTTP2 = true
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	idx := indexOf(t, e.must(200, "GET", "/v1/health/service/web", ""))
+	done := make(chan *http.Response, 1)
+	go func() {
+		resp, err := ts.Client().Get(fmt.Sprintf("%s/v1/health/service/web?index=%d&wait=20s", ts.URL, idx))
+		if err != nil {
+			t.Error(err)
+			done <- nil
+			return
+		}
+		done <- resp
+	}()
+	e.parkedAtLeast(1)
+	e.must(200, "PUT", "/v1/agent/check/fail/service:web2", "")
+	select {
+	case resp := <-done:
+		if resp == nil {
+			return
+		}
+		resp.Body.Close()
+		if resp.ProtoMajor != 2 || resp.StatusCode != 200 {
+			t.Errorf("got %s %d, want HTTP/2 200", resp.Proto, resp.StatusCode)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no answer over HTTP/2")
+	}
+}
