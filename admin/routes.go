@@ -233,7 +233,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // code is the status sent, or 499 (nginx's "client closed request") when
-// the client left before an answer, as a blocked query's client may.
+// nothing was written, which happens only when the connection failed.
 func (w *statusWriter) code() int {
 	if !w.wrote {
 		return 499
