@@ -66,6 +66,33 @@ func TestWeightedA(t *testing.T) {
 	}
 }
 
+// TestPermuteDistribution checks both weighted algorithms against the
+// exact chance of each index coming first.
+func TestPermuteDistribution(t *testing.T) {
+	weights := []uint32{1, 2, 0, 5}
+	for _, algo := range []struct {
+		name string
+		f    func([]int, []uint32)
+	}{{"draw", drawWeighted}, {"key", keyWeighted}} {
+		const n = 16000
+		first := make([]int, len(weights))
+		for range n {
+			perm := []int{0, 1, 2, 3}
+			algo.f(perm, weights)
+			first[perm[0]]++
+			if weights[perm[3]] != 0 {
+				t.Fatalf("%s: weight 0 not last: %v", algo.name, perm)
+			}
+		}
+		for i, w := range weights {
+			want := float64(w) / 8
+			if got := float64(first[i]) / n; got < want-0.02 || got > want+0.02 {
+				t.Errorf("%s: index %d (weight %d) first %.3f of the time, want %.3f", algo.name, i, w, got, want)
+			}
+		}
+	}
+}
+
 // TestShuffleLarge covers answers longer than the stack buffers, served
 // from the cache over TCP.
 func TestShuffleLarge(t *testing.T) {
