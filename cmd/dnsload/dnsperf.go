@@ -23,6 +23,7 @@ type perfResult struct {
 	ResponseSize          int            // average bytes
 	QPS                   float64
 	RunTime               time.Duration // as dnsperf measured it
+	Wall                  time.Duration // dnsperf's whole life, with start-up and the wait for late replies
 	AvgLatency            time.Duration
 	MinLatency            time.Duration
 	MaxLatency            time.Duration
@@ -33,12 +34,13 @@ type perfResult struct {
 	ServerCPU             time.Duration   // CPU time the server used, set by the caller
 }
 
-// share is the fraction of one CPU that cpu is over the run.
+// share is the fraction of one CPU that cpu is over dnsperf's life (the
+// span over which the caller measures the server's CPU time too).
 func (r *perfResult) share(cpu time.Duration) float64 {
-	if r.RunTime <= 0 {
+	if r.Wall <= 0 {
 		return 0
 	}
-	return float64(cpu) / float64(r.RunTime)
+	return float64(cpu) / float64(r.Wall)
 }
 
 // perCPUSecond is the queries answered per second of server CPU time.
@@ -103,7 +105,10 @@ func runDNSPerf(ctx context.Context, bin string, cpu, nice int, a perfArgs, outF
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = out, &stderr
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("dnsperf stopped: %w", context.Cause(ctx))
 		}
@@ -117,7 +122,7 @@ func runDNSPerf(ctx context.Context, bin string, cpu, nice int, a perfArgs, outF
 	if err != nil {
 		return nil, fmt.Errorf("dnsperf report %s: %w", outFile, err)
 	}
-	res.ClientCPU = cpuUsed
+	res.ClientCPU, res.Wall = cpuUsed, wall
 	return res, nil
 }
 

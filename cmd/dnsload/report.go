@@ -252,7 +252,7 @@ func (rep *report) writeNotes(w io.Writer) {
 		fmt.Fprintln(w, "NSD's answers are larger (response bytes: "+strings.Join(rep.servers, " / ")+"): without `minimal-responses` it adds the zone's NS to the authority section, and with it, it drops the SRV glue.")
 	}
 	if lost := rep.lost(); len(lost) > 0 {
-		fmt.Fprintf(w, "Queries lost (dnsperf waits its 5 s timeout for each, which lowers the rate): %s.\n", strings.Join(lost, ", "))
+		fmt.Fprintf(w, "Queries lost (each holds one of the outstanding slots until dnsperf's 5 s timeout): %s.\n", strings.Join(lost, ", "))
 	}
 	if n := rep.clientBound(); n > 0 {
 		fmt.Fprintf(w, "In %d full-rate runs dnsperf used over 95%% of its CPU, so those rates may be limits of the load generator rather than of the server.\n", n)
