@@ -2,6 +2,7 @@ package store
 
 import (
 	"net/netip"
+	"reflect"
 	"time"
 )
 
@@ -87,6 +88,26 @@ func (in *Instance) HasTag(tag string) bool {
 		}
 	}
 	return false
+}
+
+// sameInstance reports whether a re-registration b changes nothing of a,
+// indexes aside.
+func sameInstance(a, b *Instance) bool {
+	x, y := *a, *b
+	x.CreateIndex, x.ModifyIndex, x.Checks, x.Health = 0, 0, nil, ""
+	y.CreateIndex, y.ModifyIndex, y.Checks, y.Health = 0, 0, nil, ""
+	if !reflect.DeepEqual(x, y) || len(a.Checks) != len(b.Checks) {
+		return false
+	}
+	for i := range a.Checks {
+		c, d := *a.Checks[i], *b.Checks[i]
+		c.CreateIndex, c.ModifyIndex, c.statusGiven = 0, 0, false
+		d.CreateIndex, d.ModifyIndex, d.statusGiven = 0, 0, false
+		if !reflect.DeepEqual(c, d) {
+			return false
+		}
+	}
+	return true
 }
 
 // Check is a health check of one instance.

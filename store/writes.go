@@ -22,7 +22,19 @@ func (s *Store) Register(r Registration) (*Instance, error) {
 		if err != nil {
 			return err
 		}
-		t.put(t.instance(in.ID), in, true, true)
+		old := t.instance(in.ID)
+		if old != nil && sameInstance(old, in) {
+			// Clients that re-register periodically change nothing, so
+			// nobody is woken and no index is spent.
+			out = old
+			return nil
+		}
+		in.ModifyIndex = t.bump()
+		in.CreateIndex = in.ModifyIndex
+		if old != nil {
+			in.CreateIndex = old.CreateIndex
+		}
+		t.put(old, in, true, true)
 		out = in
 		return nil
 	})
@@ -264,13 +276,7 @@ func (s *Store) buildInstance(t *txn, r Registration) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	old := t.instance(in.ID)
-	in.Checks = mergeChecks(old, checks, r.ReplaceExistingChecks, t)
-	in.ModifyIndex = t.bump()
-	in.CreateIndex = in.ModifyIndex
-	if old != nil {
-		in.CreateIndex = old.CreateIndex
-	}
+	in.Checks = mergeChecks(t.instance(in.ID), checks, r.ReplaceExistingChecks, t)
 	return in, nil
 }
 

@@ -184,3 +184,23 @@ func TestCommitFailureChangesNothing(t *testing.T) {
 	}
 	crash(s)
 }
+
+func TestIdenticalReRegistrationChangesNothing(t *testing.T) {
+	s := openTest(t, "", nil)
+	r := Registration{ID: "w", Name: "web", Address: "10.0.0.1", Port: 80, Tags: []string{"a"},
+		Meta: map[string]string{"k": "v"}, Checks: []CheckSpec{{HTTP: "http://10.0.0.1/", Interval: time.Second}, {TTL: time.Minute}}}
+	mustRegister(t, s, r)
+	if err := s.SetCheckStatus("service:w:1", Passing, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	before := s.Snapshot()
+	mustRegister(t, s, r)
+	if s.Snapshot() != before || closed(before.Service("web").Changed()) {
+		t.Error("an identical re-registration published a change")
+	}
+	r.Port = 81
+	mustRegister(t, s, r)
+	if s.Snapshot().Index() == before.Index() || s.Snapshot().Instance("w").Port != 81 {
+		t.Error("a changed re-registration was not applied")
+	}
+}
