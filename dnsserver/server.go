@@ -131,7 +131,6 @@ func (s *Server) Start() error {
 	s.stateMu.Lock()
 	s.state = nil
 	s.stateMu.Unlock()
-	s.cfg.Logger.Info("DNS server listening", "addr", s.udpAddr.String(), "domain", s.cfg.Domain)
 	return nil
 }
 
