@@ -144,7 +144,7 @@ func (c *churn) verify(ctx context.Context) ([]string, error) {
 	defer c.mu.Unlock()
 	var diffs []string
 	for id, got := range all {
-		if !strings.HasPrefix(id, "churn-") || c.uncertain[id] {
+		if !strings.HasPrefix(id, soakPrefix+"churn-") || c.uncertain[id] {
 			continue
 		}
 		if want, ok := c.want[id]; !ok {
@@ -173,7 +173,7 @@ func (c *churn) liveCount() int {
 // passing TTL check, so checks come and go with instances.
 func churnRegistration(seq int) registration {
 	r := registration{
-		ID: fmt.Sprintf("churn-%d", seq), Name: churnService(seq),
+		ID: fmt.Sprintf(soakPrefix+"churn-%d", seq), Name: churnService(seq),
 		Address: fmt.Sprintf("10.200.%d.%d", seq/250%250, 1+seq%250),
 		Port:    churnPortLo + seq%churnPortSpan,
 		Tags:    []string{"churn", fmt.Sprintf("gen-%d", seq%4)},
@@ -186,7 +186,7 @@ func churnRegistration(seq int) registration {
 }
 
 // churnService is the service of the i-th churn instance.
-func churnService(i int) string { return fmt.Sprintf("churn-svc-%d", i%churnServices) }
+func churnService(i int) string { return fmt.Sprintf(soakPrefix+"churn-svc-%d", i%churnServices) }
 
 // describe shows a service for a report, long metadata values cut
 // short; nil is absent.

@@ -133,15 +133,15 @@ func (e *expectations) question(kind queryKind, i int) *dns.Msg {
 	qtype := dns.TypeSRV
 	switch kind {
 	case askStableSRV, askStableTCP:
-		name = "stable"
+		name = stableService
 	case askStableA:
-		name, qtype = "stable", dns.TypeA
+		name, qtype = stableService, dns.TypeA
 	case askFlapSRV:
-		name = "flap"
+		name = flapService
 	case askChurnSRV:
 		name = churnService(i)
 	case askMissing:
-		name, qtype = "nosuch-"+strconv.Itoa(i%missingNames), dns.TypeA
+		name, qtype = soakPrefix+"nosuch-"+strconv.Itoa(i%missingNames), dns.TypeA
 	}
 	name += "." + e.domain + "."
 	if i%3 == 0 {

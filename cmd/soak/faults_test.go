@@ -42,6 +42,7 @@ func TestSecondServeOnLockedDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := second.Stderr()
+	t.Logf("exit %d: %s", code, lastLines(out, 1))
 	if code == 0 {
 		t.Errorf("second beacon on a locked data dir exited 0: %s", out)
 	}
@@ -158,6 +159,7 @@ func refused(t *testing.T, dir string, want ...string) {
 		return
 	}
 	last := out[strings.LastIndexByte(out, '\n')+1:]
+	t.Logf("exit %d: %s", code, last)
 	for _, w := range want {
 		if !strings.Contains(last, w) {
 			t.Errorf("error %q does not mention %q", last, w)

@@ -57,7 +57,7 @@ func (bs *backends) registrations() []registration {
 	regs := make([]registration, len(bs.list))
 	for i, b := range bs.list {
 		regs[i] = registration{
-			ID: fmt.Sprintf("flap-%d", i), Name: "flap", Address: "127.0.0.1", Port: int(b.port),
+			ID: fmt.Sprintf("%s-%d", flapService, i), Name: flapService, Address: "127.0.0.1", Port: int(b.port),
 			Check: &checkDef{HTTP: fmt.Sprintf("http://127.0.0.1:%d/health", b.port), Interval: "1s", Timeout: "1s"},
 		}
 	}

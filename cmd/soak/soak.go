@@ -12,9 +12,17 @@ import (
 	"time"
 )
 
-// stableCount is the number of instances that stay registered, with no
-// checks, for the whole run; their answers must never change.
-const stableCount = 5
+const (
+	// soakPrefix starts the ID and service name of everything the soak
+	// registers, so that on a running beacon it touches nothing else.
+	soakPrefix = "soak-"
+	// stableService has stableCount instances with no checks that stay
+	// registered for the whole run: their answers must never change.
+	stableService = soakPrefix + "stable"
+	stableCount   = 5
+	// flapService is the service of the flapping backends.
+	flapService = soakPrefix + "flap"
+)
 
 // target is the beacon under test: one started here, or one running.
 type target struct {
@@ -110,6 +118,9 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	rep := &report{Duration: cfg.Duration, Server: t.describe(), Backends: cfg.Backends}
 	rep.Before = takeSample(ctx, api, t.pid, t.dataDir)
 
+	if err := removeSoakInstances(ctx, api); err != nil {
+		return nil, err
+	}
 	want, err := registerStable(ctx, api, cfg.Domain)
 	if err != nil {
 		return nil, err
@@ -166,8 +177,32 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	api.close()
 	sleepUntil(ctx, time.Now().Add(time.Second))
 	rep.After = takeSample(ctx, api, t.pid, t.dataDir)
+	if t.proc == nil {
+		// A beacon that goes on running is left as it was found.
+		if err := removeSoakInstances(ctx, api); err != nil {
+			rep.APIErrors++
+			rep.APIErrorSamples = append(rep.APIErrorSamples, "removing the soak's instances: "+err.Error())
+		}
+	}
 	rep.Stop = t.stop()
 	return rep, nil
+}
+
+// removeSoakInstances deregisters every instance whose ID has the soak's
+// prefix, such as those left by an interrupted run.
+func removeSoakInstances(ctx context.Context, api *apiClient) error {
+	all, err := api.services(ctx)
+	if err != nil {
+		return err
+	}
+	for id := range all {
+		if strings.HasPrefix(id, soakPrefix) {
+			if err := api.deregister(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // registerStable registers the instances whose answers never change and
@@ -177,7 +212,7 @@ func registerStable(ctx context.Context, api *apiClient, domain string) (expecta
 		churnLo: churnPortLo, churnHi: churnPortLo + churnPortSpan}
 	for i := 1; i <= stableCount; i++ {
 		ip := netip.AddrFrom4([4]byte{10, 99, 0, byte(i)})
-		r := registration{ID: fmt.Sprintf("stable-%d", i), Name: "stable", Address: ip.String(),
+		r := registration{ID: fmt.Sprintf("%s-%d", stableService, i), Name: stableService, Address: ip.String(),
 			Port: 9000 + i, Tags: []string{"stable"}}
 		if err := api.register(ctx, r); err != nil {
 			return want, fmt.Errorf("registering %s: %w", r.ID, err)
