@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,55 +17,13 @@ import (
 )
 
 // refuseTimeout bounds how long a beacon that must not start may take to
-// say so: the store's lock timeout (2s) plus start-up.
+// say so.
 const refuseTimeout = 10 * time.Second
-
-// TestSecondServeOnLockedDataDir starts a second beacon on a data dir in
-// use: it must exit non-zero within seconds, naming the lock, and leave
-// the first one serving.
-func TestSecondServeOnLockedDataDir(t *testing.T) {
-	dir := t.TempDir()
-	first := serve(t, dir)
-	dnsAddr, httpAddr, err := freeAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	second, err := launch(beaconBin, dir, dnsAddr, httpAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(second.kill)
-	code, err := second.waitExit(refuseTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := second.Stderr()
-	t.Logf("exit %d: %s", code, lastLines(out, 1))
-	if code == 0 {
-		t.Errorf("second beacon on a locked data dir exited 0: %s", out)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("second beacon took %s to give up, want a few seconds", d.Round(time.Millisecond))
-	}
-	db := filepath.Join(dir, "beacon.db")
-	if !strings.Contains(out, "lock") || !strings.Contains(out, db) {
-		t.Errorf("message does not name the lock on %s: %q", db, out)
-	}
-	noCrash(t, second)
-	resp, err := http.Get("http://" + first.HTTPAddr + "/healthz")
-	if err != nil {
-		t.Fatalf("first beacon stopped serving: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("first beacon's /healthz: %d", resp.StatusCode)
-	}
-}
 
 // TestBadDataDirRefused starts beacon on data dirs it cannot use: each
 // must give a clear one-line error naming the problem and exit non-zero,
-// never with a panic trace.
+// never with a panic trace. (A data dir locked by a running beacon is
+// covered by cmd/beacon's TestEndToEnd.)
 func TestBadDataDirRefused(t *testing.T) {
 	good := populatedDB(t)
 	tests := []struct {

@@ -175,7 +175,8 @@ func (w *writers) run(ctx context.Context, c *apiClient, round, maxOps int) (wai
 // instances, or a deregistration. It reports whether to go on.
 func (w *writers) step(ctx context.Context, rng *rand.Rand, i int, newID string) bool {
 	owned := w.owned[i]
-	id, next, send := newID, (*agentService)(nil), func() error { return nil }
+	id, next := newID, (*agentService)(nil)
+	var send func() error
 	switch r := rng.IntN(10); {
 	case r < 6 || len(owned) == 0:
 		reg := randomRegistration(rng, newID, i)
@@ -185,8 +186,7 @@ func (w *writers) step(ctx context.Context, rng *rand.Rand, i int, newID string)
 		reg := randomRegistration(rng, id, i)
 		next, send = reg.expected(), func() error { return w.c.register(ctx, reg) }
 	default:
-		k := rng.IntN(len(owned))
-		id = owned[k]
+		id = owned[rng.IntN(len(owned))]
 		send = func() error { return w.c.deregister(ctx, id) }
 	}
 	w.l.begin(id, next)
