@@ -88,12 +88,15 @@ func (c *countingStore) SetCheckStatus(id string, s store.Status, out string) er
 func run(o options) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+time.Minute)
 	defer cancel()
+	r := report{opts: o, cmd: strings.Join(os.Args, " ")}
 
 	addrs, targetCPU, stopTargets, err := startTargets(ctx, o)
 	if err != nil {
 		return false, err
 	}
-	defer stopTargets()
+	var stopTargetsOnce sync.Once
+	targetsDown := func() { stopTargetsOnce.Do(func() { r.conns = stopTargets() }) }
+	defer targetsDown()
 
 	dir := o.dir
 	if dir == "" {
@@ -117,10 +120,11 @@ func run(o options) (bool, error) {
 	runCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(runCtx) }()
-	defer func() { stopSched(); <-schedDone }()
+	var stopSchedOnce sync.Once
+	schedDown := func() { stopSchedOnce.Do(func() { stopSched(); <-schedDone }) }
+	defer schedDown()
 	time.Sleep(50 * time.Millisecond) // let Run subscribe before the first registration
 
-	r := report{opts: o, cmd: strings.Join(os.Args, " ")}
 	begin := time.Now()
 	if err := registerAll(st, o, addrs); err != nil {
 		return false, err
@@ -161,6 +165,8 @@ func run(o options) (bool, error) {
 	r.samples = samples
 	r.lat = lat
 	r.durations = durationQuantiles(reg)
+	schedDown()
+	targetsDown()
 	return r.print(os.Stdout), nil
 }
 
@@ -195,10 +201,10 @@ func writeHeapProfile(path string) error {
 
 // startTargets serves the targets in a child process (default) or in this
 // one. targetCPU returns the child's CPU seconds, or -1 when in-process.
-func startTargets(ctx context.Context, o options) (addrs []string, targetCPU func() float64, stop func(), err error) {
+func startTargets(ctx context.Context, o options) (addrs []string, targetCPU func() float64, stop func() int64, err error) {
 	if o.inproc {
 		addrs, stop, err := listenTargets(o.targets)
-		return addrs, func() float64 { return -1 }, stop, err
+		return addrs, func() float64 { return -1 }, func() int64 { stop(); return accepted.Load() }, err
 	}
 	p, err := startTargetProcess(ctx, o.targets)
 	if err != nil {

@@ -38,6 +38,7 @@ type report struct {
 	samples      sampler
 	lat          *lateness
 	durations    string
+	conns        int64 // connections the targets accepted over the run
 }
 
 // Targets of issue 4.
@@ -75,6 +76,7 @@ func (r *report) print(w io.Writer) bool {
 	fmt.Fprintf(w, "  store writes      %d\n", r.steadyWrites)
 	fmt.Fprintf(w, "  passing at end    %d of %d\n", r.passingAtEnd, o.instances)
 	ap50, ap99, amx, an := r.lat.percentiles(true, true)
+	fmt.Fprintf(w, "connections:       %d accepted by the targets over the whole run (%d check runs)\n", r.conns, an)
 	fmt.Fprintf(w, "whole run lateness: p50 %s  p99 %s  max %s  (%d runs, %d during registration)\n", round(ap50), round(ap99), round(amx), an, r.burstRuns)
 
 	ok := true

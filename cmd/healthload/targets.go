@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -21,6 +22,16 @@ var targetHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request
 	w.Header().Set("Content-Type", "text/plain")
 	io.WriteString(w, "ok")
 })
+
+// accepted counts the connections the targets accepted, to tell how well
+// the checker keeps connections alive.
+var accepted atomic.Int64
+
+func countConn(_ net.Conn, s http.ConnState) {
+	if s == http.StateNew {
+		accepted.Add(1)
+	}
+}
 
 // listenTargets starts n HTTP servers on 127.0.0.1 and returns their
 // addresses and a function that stops them.
@@ -37,7 +48,7 @@ func listenTargets(n int) (addrs []string, stop func(), err error) {
 			stop()
 			return nil, nil, fmt.Errorf("listen for target %d: %w", i, err)
 		}
-		s := &http.Server{Handler: targetHandler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute}
+		s := &http.Server{Handler: targetHandler, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, ConnState: countConn}
 		servers = append(servers, s)
 		go s.Serve(l)
 		addrs = append(addrs, l.Addr().String())
@@ -55,15 +66,17 @@ func serveTargets(n int) error {
 	defer stop()
 	fmt.Println(strings.Join(addrs, " "))
 	_, err = io.Copy(io.Discard, os.Stdin)
+	fmt.Println(accepted.Load())
 	return err
 }
 
 // targetProcess is a child process serving the targets, so that its CPU
 // time is measured apart from the scheduler's.
 type targetProcess struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addrs []string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	addrs  []string
 }
 
 func startTargetProcess(ctx context.Context, n int) (*targetProcess, error) {
@@ -84,8 +97,8 @@ func startTargetProcess(ctx context.Context, n int) (*targetProcess, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &targetProcess{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	p := &targetProcess{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	line, err := p.stdout.ReadString('\n')
 	if err != nil {
 		p.stop()
 		return nil, fmt.Errorf("target process: %w", err)
@@ -125,15 +138,26 @@ func (p *targetProcess) cpuSeconds() (float64, error) {
 }
 
 // stop closes the child's stdin, which ends it, and kills it (by its own
-// PID) if it has not exited within two seconds.
-func (p *targetProcess) stop() {
+// PID) if it has not exited within two seconds. It returns the number of
+// connections the targets accepted, or -1.
+func (p *targetProcess) stop() int64 {
 	p.stdin.Close()
+	conns := int64(-1)
 	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
+	go func() {
+		if line, err := p.stdout.ReadString('\n'); err == nil {
+			if n, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64); err == nil {
+				conns = n
+			}
+		}
+		p.cmd.Wait()
+		close(done)
+	}()
 	select {
 	case <-done:
 	case <-time.After(2 * time.Second):
 		p.cmd.Process.Kill()
 		<-done
 	}
+	return conns
 }
