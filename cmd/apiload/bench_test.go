@@ -196,12 +196,61 @@ func BenchmarkStoreRegister(b *testing.B) {
 			fillStore(b, st, n)
 			timed(b, func(i int) {
 				_, err := st.Register(store.Registration{ID: fmt.Sprintf("bench-%d", i), Name: "fill-svc-0001",
-					Address: "10.200.0.1", Port: 8080, Tags: []string{"v1"}, Meta: map[string]string{"version": "1"}})
+					Address: fmt.Sprintf("10.%d.%d.%d", 200+i>>16&31, i>>8&255, i&255), Port: 8080,
+					Tags: []string{"v1"}, Meta: map[string]string{"version": "1"}})
 				if err != nil {
 					b.Fatal(err)
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkStoreGrowth registers 100,000 instances through the store
+// with 64 writers, as phase 2 does without HTTP, and reports for the
+// first and the last 10,000 the rate and this process's CPU per
+// registration (the store's work, GC included): flat CPU means the
+// store's cost does not grow with the catalog.
+func BenchmarkStoreGrowth(b *testing.B) {
+	for b.Loop() {
+		st := openStore(b)
+		const step, steps = 10_000, 10
+		names := serviceNames("fill-", 1000)
+		var first, last [2]float64
+		for k := range steps {
+			cpu0, _ := readCPU(os.Getpid())
+			t := time.Now()
+			var wg sync.WaitGroup
+			for w := range 64 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := k*step + w; i < (k+1)*step; i += 64 {
+						_, err := st.Register(store.Registration{ID: fmt.Sprintf("g-%d", i), Name: names[i%len(names)],
+							Address: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Port: 8080,
+							Tags: []string{"v1"}, Meta: map[string]string{"version": "1"}})
+						if err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			wall := time.Since(t)
+			cpu1, _ := readCPU(os.Getpid())
+			got := [2]float64{rate(step, wall), float64((cpu1 - cpu0).Microseconds()) / step}
+			b.Logf("up to %6d: %6.0f/s, %4.0f µs CPU/registration", (k+1)*step, got[0], got[1])
+			if k == 0 {
+				first = got
+			}
+			last = got
+		}
+		b.ReportMetric(first[0], "first-regs/s")
+		b.ReportMetric(last[0], "last-regs/s")
+		b.ReportMetric(first[1], "first-cpu-µs/reg")
+		b.ReportMetric(last[1], "last-cpu-µs/reg")
+		st.Close()
 	}
 }
 
