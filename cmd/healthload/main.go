@@ -88,7 +88,7 @@ func (c *countingStore) SetCheckStatus(id string, s store.Status, out string) er
 func run(o options) (bool, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+time.Minute)
 	defer cancel()
-	r := report{opts: o, cmd: strings.Join(os.Args, " ")}
+	r := report{opts: o, cmd: strings.Join(os.Args, " "), loadStart: loadAverage()}
 
 	addrs, targetCPU, stopTargets, err := startTargets(ctx, o)
 	if err != nil {

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -39,6 +41,19 @@ type report struct {
 	lat          *lateness
 	durations    string
 	conns        int64 // connections the targets accepted over the run
+	loadStart    string
+}
+
+// loadAverage returns the 1-minute load average from /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	if f := strings.Fields(string(b)); len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // Targets of issue 4.
@@ -60,6 +75,8 @@ func (r *report) print(w io.Writer) bool {
 	fmt.Fprintf(w, "command: %s\n", r.cmd)
 	fmt.Fprintf(w, "setup: %d instances, HTTP check every %s each, %d loopback targets %s, %s run\n",
 		o.instances, o.interval, o.targets, where, o.duration)
+	fmt.Fprintf(w, "machine: %d CPUs, load average %s at start, %s at end (other processes compete for the CPUs)\n",
+		runtime.NumCPU(), r.loadStart, loadAverage())
 	fmt.Fprintf(w, "registration: all %d durable in %s\n", o.instances, r.registered.Round(time.Millisecond))
 	fmt.Fprintf(w, "all passing:  %s after the first registration\n", r.allPassing.Round(time.Millisecond))
 	fmt.Fprintf(w, "steady state (last %s):\n", r.window.Round(time.Second))
@@ -67,7 +84,11 @@ func (r *report) print(w io.Writer) bool {
 	p50, p99, mx, n := r.lat.percentiles(false, true)
 	fmt.Fprintf(w, "  lateness          p50 %s  p99 %s  max %s  (%d runs)\n", round(p50), round(p99), round(mx), n)
 	fmt.Fprintf(w, "  check duration    %s (whole run, from the histogram's buckets)\n", r.durations)
-	fmt.Fprintf(w, "  CPU               %.3f cores (scheduler, store, HTTP client)\n", r.cpu)
+	what := "scheduler, store, HTTP client"
+	if o.inproc {
+		what = "the whole process: scheduler, store, HTTP client and targets"
+	}
+	fmt.Fprintf(w, "  CPU               %.3f cores (%s)\n", r.cpu, what)
 	if r.targetCPU >= 0 {
 		fmt.Fprintf(w, "  CPU of targets    %.3f cores (separate process)\n", r.targetCPU)
 	}
