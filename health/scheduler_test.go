@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -216,5 +217,23 @@ func TestRunOnlyOnce(t *testing.T) {
 	defer cancel()
 	if err := s.Run(ctx); err == nil {
 		t.Errorf("second Run returned nil")
+	}
+}
+
+// TestTLSSkipVerifyUsesItsOwnTransport: the same self-signed target is
+// critical for a verifying check and passing for one that skips
+// verification, checked side by side.
+func TestTLSSkipVerifyUsesItsOwnTransport(t *testing.T) {
+	st := openStore(t, t.TempDir(), nil)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("tls ok")) }))
+	defer srv.Close()
+	start(t, st, Config{})
+	register(t, st, "verify", store.CheckSpec{HTTP: srv.URL, Interval: time.Second, Status: store.Passing})
+	register(t, st, "skip", store.CheckSpec{HTTP: srv.URL, Interval: time.Second, TLSSkipVerify: true})
+	waitFor(t, time.Second, "skip passing, verify critical", func() bool {
+		return statusOf(st, "service:skip") == store.Passing && statusOf(st, "service:verify") == store.Critical
+	})
+	if out := checkOf(st, "service:verify").Output; !strings.Contains(out, "certificate") {
+		t.Errorf("verifying check output %q does not name the certificate problem", out)
 	}
 }
