@@ -50,8 +50,10 @@ type Config struct {
 	// beacon_health_check_duration_seconds and beacon_instances; nil
 	// registers none.
 	Registerer prometheus.Registerer
-	// Now returns the time; default time.Now. Tests inject a clock that
-	// runs ahead instead of sleeping.
+	// Now returns the time; default time.Now. It decides what is due and
+	// when an output may be rewritten; timers still run in real time, so
+	// an injected clock must advance with it (tests use one that jumps
+	// ahead instead of sleeping).
 	Now func() time.Time
 	// OutputInterval is how often at most a changed output with an
 	// unchanged status is written per check; default
