@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// blockingFake is a small registry with Consul blocking queries. Its
+// faults break the protocol the way a buggy server would.
+type blockingFake struct {
+	mu      sync.Mutex
+	index   uint64
+	changed chan struct{}
+	ids     []string
+	names   map[string]bool
+	fault   string // "", "no-block" (answers at once), "same-index"
+}
+
+func newBlockingFake(fault string) *blockingFake {
+	return &blockingFake{index: 5, changed: make(chan struct{}), names: map[string]bool{}, fault: fault}
+}
+
+func (f *blockingFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut {
+		var body struct{ ID, Name string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		f.ids = append(f.ids, body.ID)
+		f.names[body.Name] = true
+		f.index++
+		close(f.changed)
+		f.changed = make(chan struct{})
+		f.mu.Unlock()
+		return
+	}
+	f.mu.Lock()
+	index, changed := f.index, f.changed
+	f.mu.Unlock()
+	if v := r.URL.Query().Get("index"); v != "" && f.fault != "no-block" {
+		if n, _ := strconv.ParseUint(v, 10, 64); n >= index {
+			select {
+			case <-changed:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	idx := f.index
+	if f.fault == "same-index" {
+		idx = 5
+	}
+	w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
+	if strings.HasPrefix(r.URL.Path, "/v1/catalog/services") {
+		_ = json.NewEncoder(w).Encode(f.names)
+		return
+	}
+	var out []map[string]map[string]string
+	for _, id := range f.ids {
+		out = append(out, map[string]map[string]string{"Service": {"ID": id}})
+	}
+	_ = json.NewEncoder(w).Encode(out)
+}
+
+func TestWatchRound(t *testing.T) {
+	tests := []struct {
+		fault string
+		err   string
+	}{
+		{"", ""},
+		{"no-block", "answered before any change"},
+		{"same-index", "not past"},
+	}
+	for _, tt := range tests {
+		for _, kind := range []watchKind{watchHealth, watchCatalog} {
+			t.Run(fmt.Sprintf("%s/%d", tt.fault, kind), func(t *testing.T) {
+				srv := httptest.NewServer(newBlockingFake(tt.fault))
+				defer srv.Close()
+				c := newClient(strings.TrimPrefix(srv.URL, "http://"), 40)
+				defer c.close()
+				b := &bench{cfg: config{watchers: 30, settle: 20 * time.Millisecond, watchTimeout: 10 * time.Second}, log: testWriter{t}}
+				r, err := b.watchRound(context.Background(), c, kind, "t-", 0)
+				if tt.err != "" {
+					if err == nil || !strings.Contains(err.Error(), tt.err) {
+						t.Fatalf("err = %v, want one containing %q", err, tt.err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Watchers != 30 || r.Lat.N != 30 || r.FromSend.N != 30 {
+					t.Fatalf("round = %+v, want 30 answers", r)
+				}
+				if r.FromSend.Max < r.Lat.Max || r.FromSend.P50 <= 0 || r.FromSend.Max > 10*time.Second {
+					t.Fatalf("latencies from sending %+v and from the 200 %+v are inconsistent", r.FromSend, r.Lat)
+				}
+			})
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
