@@ -109,7 +109,11 @@ func (h *harness) run(ctx context.Context) (*report, error) {
 	if err != nil {
 		return rep, err
 	}
-	return rep, h.verify(ctx, "after load")
+	if err := h.verify(ctx, "after load"); err != nil {
+		rep.fail(err)
+		return rep, err
+	}
+	return rep, nil
 }
 
 // startServers brings up beacon with the data set, then the reference

@@ -72,8 +72,8 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 		}
 	}
 	rep.env.LoadAfter = loadAverage()
-	if len(rep.Failures) > 0 {
-		return rep, fmt.Errorf("%d wrong answers under load; first: %w", len(rep.Failures), rep.Failures[0])
+	if rep.wrong > 0 {
+		return rep, fmt.Errorf("%d wrong answers under load: %w", rep.wrong, errors.Join(rep.Failures...))
 	}
 	return rep, nil
 }
@@ -130,7 +130,7 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	}
 	for rc, n := range res.Rcodes {
 		if rc != want {
-			rep.fail(fmt.Errorf("%s %s: dnsperf saw %d answers with %s, want only %s", t.name, rowLabel(r), n, rc, want))
+			rep.failN(fmt.Errorf("%s %s: dnsperf saw %d answers with %s, want only %s", t.name, rowLabel(r), n, rc, want), n)
 		}
 	}
 	rate := "full rate"

@@ -70,7 +70,8 @@ type report struct {
 	results  map[string]map[row]*outcome // server → row → outcome
 	checked  int                         // sampled answers under load, all servers
 	timeouts int
-	Failures []error // wrong answers seen under load
+	Failures []error // the first wrong answers, and failed checks
+	wrong    int     // wrong answers in all
 	before   int     // questions checked per server, transport and pass
 }
 
@@ -105,9 +106,17 @@ func (rep *report) sampled(server string, s sampleResult) {
 	rep.checked += s.Checked
 	rep.timeouts += s.Timeouts
 	rep.Failures = append(rep.Failures, s.Errors...)
+	rep.wrong += s.Failed
 }
 
-func (rep *report) fail(err error) { rep.Failures = append(rep.Failures, err) }
+// fail records a wrong answer (or a failed check of all answers).
+func (rep *report) fail(err error) { rep.failN(err, 1) }
+
+// failN records n wrong answers described by err.
+func (rep *report) failN(err error, n int) {
+	rep.Failures = append(rep.Failures, err)
+	rep.wrong += n
+}
 
 // mustRatio is issue 3's Must target for beacon's rate over the reference's.
 func mustRatio(r row) float64 {
@@ -243,10 +252,10 @@ func (rep *report) writeLatency(w io.Writer) {
 func (rep *report) writeNotes(w io.Writer) {
 	fmt.Fprintf(w, "Answers were checked record by record (SRV priority, weight, port and target with its glue A; A addresses; NXDOMAIN with the SOA) for all %d questions on every server over UDP and TCP before and after the load, and %d answers sampled during it were checked the same way",
 		rep.before, rep.checked)
-	if len(rep.Failures) == 0 {
+	if rep.wrong == 0 {
 		fmt.Fprintln(w, ": all correct.")
 	} else {
-		fmt.Fprintf(w, ": %d WRONG.\n", len(rep.Failures))
+		fmt.Fprintf(w, ": %d WRONG (see the errors on stderr).\n", rep.wrong)
 	}
 	if rep.has(nameNSD) {
 		fmt.Fprintln(w, "NSD's answers are larger (response bytes: "+strings.Join(rep.servers, " / ")+"): without `minimal-responses` it adds the zone's NS to the authority section, and with it, it drops the SRV glue.")
