@@ -152,38 +152,47 @@ func BenchmarkFsync(b *testing.B) {
 }
 
 // BenchmarkBoltPut is one bbolt Update putting one record of the size
-// beacon stores, on a database already holding catalog records.
+// beacon stores, on a database already holding catalog records, with
+// bbolt's default options (as beacon opens it) and with etcd's (no
+// freelist written per commit, hashmap freelist).
 func BenchmarkBoltPut(b *testing.B) {
 	rec := []byte(strings.Repeat("x", 230))
+	options := map[string]bolt.Options{
+		"default": {Timeout: time.Second},
+		"etcd":    {Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType},
+	}
 	for _, n := range benchCatalogs {
-		b.Run(fmt.Sprintf("catalog=%d", n), func(b *testing.B) {
-			db, err := bolt.Open(filepath.Join(b.TempDir(), "b.db"), 0o600, &bolt.Options{Timeout: time.Second})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			bucket := []byte("instances")
-			for i := 0; i <= n; i += 1000 {
-				err := db.Update(func(tx *bolt.Tx) error {
-					bk, err := tx.CreateBucketIfNotExists(bucket)
-					for j := i; j < min(i+1000, n) && err == nil; j++ {
-						err = bk.Put([]byte(fmt.Sprintf("fill-%d", j)), rec)
+		for _, opt := range []string{"default", "etcd"} {
+			b.Run(fmt.Sprintf("catalog=%d/options=%s", n, opt), func(b *testing.B) {
+				o := options[opt]
+				db, err := bolt.Open(filepath.Join(b.TempDir(), "b.db"), 0o600, &o)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer db.Close()
+				bucket := []byte("instances")
+				for i := 0; i <= n; i += 1000 {
+					err := db.Update(func(tx *bolt.Tx) error {
+						bk, err := tx.CreateBucketIfNotExists(bucket)
+						for j := i; j < min(i+1000, n) && err == nil; j++ {
+							err = bk.Put([]byte(fmt.Sprintf("fill-%d", j)), rec)
+						}
+						return err
+					})
+					if err != nil {
+						b.Fatal(err)
 					}
-					return err
-				})
-				if err != nil {
-					b.Fatal(err)
 				}
-			}
-			timed(b, func(i int) {
-				err := db.Update(func(tx *bolt.Tx) error {
-					return tx.Bucket(bucket).Put([]byte(fmt.Sprintf("bench-%d", i)), rec)
+				timed(b, func(i int) {
+					err := db.Update(func(tx *bolt.Tx) error {
+						return tx.Bucket(bucket).Put([]byte(fmt.Sprintf("bench-%d", i)), rec)
+					})
+					if err != nil {
+						b.Fatal(err)
+					}
 				})
-				if err != nil {
-					b.Fatal(err)
-				}
 			})
-		})
+		}
 	}
 }
 
