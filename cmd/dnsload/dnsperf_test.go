@@ -119,3 +119,29 @@ func TestPerfArgs(t *testing.T) {
 		t.Errorf("argv %q, want %q", got, want)
 	}
 }
+
+// FuzzParseDNSPerf feeds arbitrary reports to the parser: it must not
+// panic, and what it accepts must be self-consistent.
+func FuzzParseDNSPerf(f *testing.F) {
+	for _, name := range []string{"dnsperf-udp.txt", "dnsperf-tcp.txt", "dnsperf-lossy.txt"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	f.Fuzz(func(t *testing.T, report string) {
+		res, err := parseDNSPerf(strings.NewReader(report))
+		if err != nil {
+			return
+		}
+		if lines := strings.Count(report, ">"); len(res.Latencies)+res.TimedOut > lines {
+			t.Errorf("%d latencies and %d timeouts from %d '>' characters", len(res.Latencies), res.TimedOut, lines)
+		}
+		for rc, n := range res.Rcodes {
+			if rc == "" {
+				t.Errorf("empty rcode name with count %d", n)
+			}
+		}
+	})
+}
