@@ -60,14 +60,18 @@ type perfArgs struct {
 	Clients  int // -c
 	Queries  int // -q: outstanding queries
 	Duration time.Duration
-	MaxQPS   int  // -Q, 0 for none
-	Verbose  bool // -v: one line per query with its latency
+	Timeout  time.Duration // -t: when a query counts as lost
+	MaxQPS   int           // -Q, 0 for none
+	Verbose  bool          // -v: one line per query with its latency
 }
 
 func (a perfArgs) argv() []string {
 	argv := []string{"-s", a.Server, "-p", strconv.Itoa(a.Port), "-d", a.File,
 		"-c", strconv.Itoa(a.Clients), "-q", strconv.Itoa(a.Queries),
 		"-l", strconv.FormatFloat(a.Duration.Seconds(), 'f', -1, 64)}
+	if a.Timeout > 0 {
+		argv = append(argv, "-t", strconv.FormatFloat(a.Timeout.Seconds(), 'f', -1, 64))
+	}
 	if a.TCP {
 		argv = append(argv, "-m", "tcp")
 	}
@@ -91,10 +95,10 @@ func dnsperfPath() (string, error) {
 
 // runDNSPerf runs dnsperf pinned to cpu with its report going to outFile
 // (so that reading per-query lines does not compete with dnsperf for its
-// CPU), and parses the report. dnsperf gets its time limit plus its 5 s
-// query timeout and a margin before it is killed.
+// CPU), and parses the report. dnsperf gets its time limit plus its query
+// timeout (5 s by default) and a margin before it is killed.
 func runDNSPerf(ctx context.Context, bin string, cpu, nice int, a perfArgs, outFile string) (*perfResult, error) {
-	ctx, cancel := context.WithTimeout(ctx, a.Duration+15*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, a.Duration+max(a.Timeout, 5*time.Second)+10*time.Second)
 	defer cancel()
 	out, err := os.Create(outFile)
 	if err != nil {

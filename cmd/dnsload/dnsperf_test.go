@@ -112,9 +112,9 @@ func TestPercentile(t *testing.T) {
 
 func TestPerfArgs(t *testing.T) {
 	a := perfArgs{Server: "127.0.0.1", Port: 5300, File: "q.txt", TCP: true, Clients: 20, Queries: 200,
-		Duration: 10 * time.Second, MaxQPS: 5000, Verbose: true}
+		Duration: 10 * time.Second, Timeout: 1500 * time.Millisecond, MaxQPS: 5000, Verbose: true}
 	got := strings.Join(a.argv(), " ")
-	want := "-s 127.0.0.1 -p 5300 -d q.txt -c 20 -q 200 -l 10 -m tcp -Q 5000 -v"
+	want := "-s 127.0.0.1 -p 5300 -d q.txt -c 20 -q 200 -l 10 -t 1.5 -m tcp -Q 5000 -v"
 	if got != want {
 		t.Errorf("argv %q, want %q", got, want)
 	}

@@ -91,7 +91,7 @@ func turnOrder(ts []*target, turn int) []*target {
 // capped with per-query latencies, while sampling answers for correctness.
 func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQPS int) (*perfResult, error) {
 	a := perfArgs{Server: "127.0.0.1", Port: t.port, File: h.queries[r.Kind], TCP: r.Proto == "tcp",
-		Clients: h.cfg.Clients, Queries: h.cfg.Outstanding, Duration: h.cfg.Duration}
+		Clients: h.cfg.Clients, Queries: h.cfg.Outstanding, Duration: h.cfg.Duration, Timeout: h.cfg.Timeout}
 	if maxQPS > 0 {
 		a.MaxQPS, a.Verbose, a.Duration = maxQPS, true, h.cfg.LatencyDuration
 	}

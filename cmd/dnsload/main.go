@@ -30,6 +30,7 @@ type config struct {
 	Duration        time.Duration // each dnsperf run at full rate
 	LatencyDuration time.Duration // each dnsperf run at half rate, for p99; 0 skips them
 	Rounds          int           // full-rate runs per server and row; the best counts
+	Timeout         time.Duration // dnsperf -t
 	Clients         int           // dnsperf -c
 	Outstanding     int           // dnsperf -q
 	ServerCPU       int
@@ -50,6 +51,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.Beacon, "beacon", "", "beacon binary `path` (default: go build "+beaconPackage+")")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each full-rate dnsperf run (dnsperf -l)")
 	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", 5*time.Second, "length of each half-rate run that measures p99 latency; 0 skips them")
+	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Second, "dnsperf -t: a query unanswered this long counts as lost (and frees its slot)")
 	fs.IntVar(&cfg.Rounds, "rounds", 1, "full-rate runs per server and row, alternating servers; the best of them is reported")
 	fs.IntVar(&cfg.Clients, "clients", 20, "dnsperf -c: simulated clients (UDP sockets or TCP connections)")
 	fs.IntVar(&cfg.Outstanding, "outstanding", 200, "dnsperf -q: queries outstanding at once")
@@ -70,6 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, fmt.Errorf("dnsload takes no arguments, got %q", fs.Arg(0))
 	case cfg.Duration < time.Second:
 		return nil, errors.New("-duration must be at least 1s")
+	case cfg.Timeout < 100*time.Millisecond || cfg.Timeout > 10*time.Second:
+		return nil, errors.New("-timeout must be 100ms to 10s")
 	case cfg.Rounds < 1 || cfg.Rounds > 10:
 		return nil, errors.New("-rounds must be 1 to 10")
 	case cfg.Services < 1 || cfg.Services > 1000 || cfg.Instances < 1 || cfg.Instances > 20:

@@ -167,8 +167,8 @@ func (rep *report) has(server string) bool { return rep.results[server] != nil }
 // write prints the markdown for README.md "Performance → DNS".
 func (rep *report) write(w io.Writer) {
 	c := rep.cfg
-	fmt.Fprintf(w, "Measured with `go run ./cmd/dnsload` on %s (%s, %s): each server pinned to CPU %d, dnsperf %s (`-c %d -q %d`, %v per run",
-		rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Duration)
+	fmt.Fprintf(w, "Measured with `go run ./cmd/dnsload` on %s (%s, %s): each server pinned to CPU %d, dnsperf %s (`-c %d -q %d -t %v`, %v per run",
+		rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Timeout.Seconds(), c.Duration)
 	if c.Rounds > 1 {
 		fmt.Fprintf(w, ", best of %d runs alternating between servers", c.Rounds)
 	}
@@ -261,7 +261,7 @@ func (rep *report) writeNotes(w io.Writer) {
 		fmt.Fprintln(w, "NSD's answers are larger (response bytes: "+strings.Join(rep.servers, " / ")+"): without `minimal-responses` it adds the zone's NS to the authority section, and with it, it drops the SRV glue.")
 	}
 	if lost := rep.lost(); len(lost) > 0 {
-		fmt.Fprintf(w, "Queries lost (each holds one of the outstanding slots until dnsperf's 5 s timeout): %s.\n", strings.Join(lost, ", "))
+		fmt.Fprintf(w, "Queries lost (each holds one of the outstanding slots until dnsperf's %v timeout): %s.\n", rep.cfg.Timeout, strings.Join(lost, ", "))
 	}
 	if n := rep.clientBound(); n > 0 {
 		fmt.Fprintf(w, "In %d full-rate runs dnsperf used over 95%% of its CPU, so those rates may be limits of the load generator rather than of the server.\n", n)
