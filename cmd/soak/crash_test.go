@@ -40,8 +40,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 			if idx < seen {
 				t.Errorf("round %d: X-Consul-Index %d after restart, but %d was seen before the kill", round, idx, seen)
 			}
-			l.verify(ctx, t, c)
-			if t.Failed() {
+			if !l.verify(ctx, t, c) {
 				t.Fatalf("round %d: acknowledged writes lost or changed by SIGKILL", round)
 			}
 		}

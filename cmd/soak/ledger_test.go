@@ -64,6 +64,15 @@ func (l *ledger) acked() int {
 	return n
 }
 
+// present reports whether id must be present: its one possible state is
+// a registration.
+func (l *ledger) present(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	states := l.state[id]
+	return len(states) == 1 && states[0] != nil
+}
+
 // unanswered counts the writes that got no answer and are not settled.
 func (l *ledger) unanswered() int {
 	l.mu.Lock()
@@ -80,8 +89,8 @@ func (l *ledger) unanswered() int {
 // verify reads every instance back from beacon and fails t for any that
 // is not in a state the ledger allows, or that beacon holds and nothing
 // ever wrote. A write that got no answer is settled to what beacon shows,
-// which is now on disk.
-func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
+// which is now on disk. It reports whether everything matched.
+func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) bool {
 	t.Helper()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -89,8 +98,10 @@ func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
 	if err != nil {
 		t.Fatalf("listing instances: %v", err)
 	}
+	bad := 0
 	for id := range all {
 		if _, ok := l.state[id]; !ok {
+			bad++
 			t.Errorf("instance %q is present but was never written", id)
 		}
 	}
@@ -99,7 +110,7 @@ func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
-	bad := 0
+	shown := 0
 	for _, id := range ids {
 		states := l.state[id]
 		got, err := c.service(ctx, id)
@@ -108,7 +119,8 @@ func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
 		}
 		i := slices.IndexFunc(states, got.equal)
 		if i < 0 || !got.equal(all[id]) {
-			if bad++; bad <= 10 {
+			if bad++; shown < 10 {
+				shown++
 				listed := ""
 				if !got.equal(all[id]) {
 					listed = " but is listed as " + describe(all[id])
@@ -119,9 +131,10 @@ func (l *ledger) verify(ctx context.Context, t *testing.T, c *apiClient) {
 		}
 		l.state[id] = []*agentService{got}
 	}
-	if bad > 10 {
-		t.Errorf("... and %d more instances differ from what was acknowledged", bad-10)
+	if bad > shown {
+		t.Errorf("... %d instances in all differ from what was acknowledged", bad)
 	}
+	return bad == 0
 }
 
 func describeAll(states []*agentService) string {
@@ -151,10 +164,15 @@ func newWriters(n int, l *ledger) *writers {
 }
 
 // run starts every writer against c for at most maxOps writes each and
-// returns a function that waits for all of them.
+// returns a function that waits for all of them. Call it after the ledger
+// is verified: a deregistration left unanswered by a kill may have taken
+// effect, and a writer must then not remove that instance again.
 func (w *writers) run(ctx context.Context, c *apiClient, round, maxOps int) (wait func()) {
 	w.c = c
 	w.stopping.Store(false)
+	for i := range w.owned {
+		w.owned[i] = slices.DeleteFunc(w.owned[i], func(id string) bool { return !w.l.present(id) })
+	}
 	var wg sync.WaitGroup
 	for i := range w.owned {
 		wg.Add(1)
