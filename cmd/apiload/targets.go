@@ -62,7 +62,7 @@ func (r *results) verdicts() []verdict {
 				continue
 			}
 			got := rate(row.Res.N, row.Res.Elapsed)
-			v.Got = fmt.Sprintf("%s (p99 %s, %.2f fsyncs/registration)", thousands(got), ms(row.Res.Lat.P99), row.CommitsPerReg())
+			v.Got = fmt.Sprintf("%s (p50 %s, p99 %s; %.3f fsync'd commits/registration)", thousands(got), ms(row.Res.Lat.P50), ms(row.Res.Lat.P99), row.CommitsPerReg())
 			if want.target > 0 {
 				v.Result = passFail(got >= want.target)
 			}
