@@ -109,11 +109,12 @@ func (h *harness) run(ctx context.Context) (*report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if err := h.verify(ctx, "after load"); err != nil {
+	err = h.verify(ctx, "after load")
+	rep.after = true
+	if err != nil {
 		rep.fail(err)
-		return rep, err
 	}
-	return rep, nil
+	return rep, err
 }
 
 // startServers brings up beacon with the data set, then the reference

@@ -72,6 +72,7 @@ type report struct {
 	timeouts int
 	Failures []error // the first wrong answers, and failed checks
 	wrong    int     // wrong answers in all
+	after    bool    // all answers were checked after the load
 	before   int     // questions checked per server, transport and pass
 }
 
@@ -250,8 +251,12 @@ func (rep *report) writeLatency(w io.Writer) {
 }
 
 func (rep *report) writeNotes(w io.Writer) {
-	fmt.Fprintf(w, "Answers were checked record by record (SRV priority, weight, port and target with its glue A; A addresses; NXDOMAIN with the SOA) for all %d questions on every server over UDP and TCP before and after the load, and %d answers sampled during it were checked the same way",
-		rep.before, rep.checked)
+	when := "before the load (the run was cut short before the check after it)"
+	if rep.after {
+		when = "before and after the load"
+	}
+	fmt.Fprintf(w, "Answers were checked record by record (SRV priority, weight, port and target with its glue A; A addresses; NXDOMAIN with the SOA) for all %d questions on every server over UDP and TCP %s, and %d answers sampled during it were checked the same way",
+		rep.before, when, rep.checked)
 	if rep.wrong == 0 {
 		fmt.Fprintln(w, ": all correct.")
 	} else {
