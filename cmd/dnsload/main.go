@@ -39,9 +39,10 @@ type config struct {
 	Services        int
 	Instances       int
 	NoNSD           bool
-	PerfDir         string // record a perf profile of each server under full-rate load here
-	Keep            bool   // keep the work directory
-	Strict          bool   // exit 1 when beacon misses a Must target
+	PerfDir         string   // record a perf profile of each server under full-rate load here
+	Keep            bool     // keep the work directory
+	Strict          bool     // exit 1 when beacon misses a Must target
+	args            []string // as given, for the report
 }
 
 func parseFlags(args []string, stderr io.Writer) (*config, error) {
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	cfg.args = args
 	switch {
 	case fs.NArg() > 0:
 		return nil, fmt.Errorf("dnsload takes no arguments, got %q", fs.Arg(0))

@@ -168,8 +168,8 @@ func (rep *report) has(server string) bool { return rep.results[server] != nil }
 // write prints the markdown for README.md "Performance → DNS".
 func (rep *report) write(w io.Writer) {
 	c := rep.cfg
-	fmt.Fprintf(w, "Measured with `go run ./cmd/dnsload` on %s (%s, %s): each server pinned to CPU %d, dnsperf %s (`-c %d -q %d -t %v`, %v per run",
-		rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Timeout.Seconds(), c.Duration)
+	fmt.Fprintf(w, "Measured with `%s` on %s (%s, %s): each server pinned to CPU %d, dnsperf %s (`-c %d -q %d -t %v`, %v per run",
+		strings.Join(append([]string{"go run ./cmd/dnsload"}, c.args...), " "), rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Timeout.Seconds(), c.Duration)
 	if c.Rounds > 1 {
 		fmt.Fprintf(w, ", best of %d runs alternating between servers", c.Rounds)
 	}
