@@ -117,61 +117,24 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	defer api.close()
 	rep := &report{Duration: cfg.Duration, Server: t.describe(), Backends: cfg.Backends}
 	rep.Before = takeSample(ctx, api, t.pid, t.dataDir)
-
-	if err := removeSoakInstances(ctx, api); err != nil {
-		return nil, err
-	}
-	want, err := registerStable(ctx, api, cfg.Domain)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := startBackends(cfg.Backends, cfg.FlapEvery)
+	want, bs, err := setUp(ctx, api, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer bs.close()
-	for _, r := range bs.registrations() {
-		if err := api.register(ctx, r); err != nil {
-			return nil, fmt.Errorf("registering backend %s: %w", r.ID, err)
-		}
-	}
-	want.flapPorts = bs.ports()
 
-	dns := &dnsLoad{addr: t.dnsAddr, workers: cfg.DNSWorkers, qps: cfg.DNSRate, want: want}
-	ch := newChurn(api, cfg.ChurnRate, cfg.ChurnLive)
+	l := &load{
+		dns:   &dnsLoad{addr: t.dnsAddr, workers: cfg.DNSWorkers, qps: cfg.DNSRate, want: want},
+		churn: newChurn(api, cfg.ChurnRate, cfg.ChurnLive),
+		flaps: bs,
+	}
 	fmt.Fprintf(log, "soak: %s; load for %s\n", t.describe(), cfg.Duration)
-	loadCtx, cancel := context.WithTimeout(ctx, cfg.Duration)
-	defer cancel()
-	start := time.Now()
-	var wg sync.WaitGroup
-	for _, run := range []func(context.Context, time.Duration){dns.run, ch.run, bs.run,
-		func(ctx context.Context, d time.Duration) { progress(ctx, d, log, dns, ch) }} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			run(loadCtx, cfg.Duration)
-		}()
-	}
-	sleepUntil(loadCtx, start.Add(min(cfg.Warmup, cfg.Duration/4)))
-	rep.Warm = takeSample(ctx, api, t.pid, t.dataDir)
-	sleepUntil(loadCtx, start.Add(cfg.Duration-min(2*time.Second, cfg.Duration/10)))
-	rep.End = takeSample(ctx, api, t.pid, t.dataDir)
-	wg.Wait()
-
-	rep.Answered, rep.Failed = dns.answered.Load(), dns.failed.Load()
-	rep.Timeouts, rep.TCPRetries, rep.TCPReconnects = dns.timeouts.Load(), dns.tcpRetries.Load(), dns.tcpReconnects.Load()
-	rep.P50, rep.P99, rep.Max = dns.hist.quantile(0.5), dns.hist.quantile(0.99), dns.hist.max
-	rep.DNSErrors = dns.errs
-	rep.Registered, rep.Deregistered, rep.APIErrors = ch.registered.Load(), ch.deregistered.Load(), ch.errors.Load()
-	rep.APIErrorSamples = ch.errs
-	rep.WriteP50, rep.WriteP99, rep.WriteMax = ch.latency.quantile(0.5), ch.latency.quantile(0.99), ch.latency.max
-	rep.Flips, rep.FlapChanges = bs.flips.Load(), dns.flapChanges.Load()
-	rep.FlapRequired = cfg.Duration >= 4*cfg.FlapEvery+3*time.Second && cfg.Backends > 0
-	if rep.CatalogDiffs, err = ch.verify(ctx); err != nil {
+	rep.Warm, rep.End = l.run(ctx, cfg, log, func() sample { return takeSample(ctx, api, t.pid, t.dataDir) })
+	l.collect(rep, cfg)
+	if rep.CatalogDiffs, err = l.churn.verify(ctx); err != nil {
 		rep.APIErrors++
 		rep.APIErrorSamples = append(rep.APIErrorSamples, "reading the catalog at the end: "+err.Error())
 	}
-	rep.Live = ch.liveCount()
 
 	// Let the connections of the load close before the idle sample.
 	api.close()
@@ -186,6 +149,75 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 	}
 	rep.Stop = t.stop()
 	return rep, nil
+}
+
+// setUp clears what an earlier run may have left, registers the stable
+// instances and starts and registers the flapping backends.
+func setUp(ctx context.Context, api *apiClient, cfg config) (expectations, *backends, error) {
+	if err := removeSoakInstances(ctx, api); err != nil {
+		return expectations{}, nil, err
+	}
+	want, err := registerStable(ctx, api, cfg.Domain)
+	if err != nil {
+		return want, nil, err
+	}
+	bs, err := startBackends(cfg.Backends, cfg.FlapEvery)
+	if err != nil {
+		return want, nil, err
+	}
+	for _, r := range bs.registrations() {
+		if err := api.register(ctx, r); err != nil {
+			bs.close()
+			return want, nil, fmt.Errorf("registering backend %s: %w", r.ID, err)
+		}
+	}
+	want.flapPorts = bs.ports()
+	return want, bs, nil
+}
+
+// load is everything that runs at once for -duration.
+type load struct {
+	dns   *dnsLoad
+	churn *churn
+	flaps *backends
+}
+
+// run runs the load for cfg.Duration (or until ctx ends) and returns
+// the samples taken after the warm-up and shortly before the end.
+func (l *load) run(ctx context.Context, cfg config, log io.Writer, sample func() sample) (warm, end sample) {
+	ctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for _, run := range []func(context.Context, time.Duration){l.dns.run, l.churn.run, l.flaps.run,
+		func(ctx context.Context, d time.Duration) { progress(ctx, d, log, l.dns, l.churn) }} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			run(ctx, cfg.Duration)
+		}()
+	}
+	sleepUntil(ctx, start.Add(min(cfg.Warmup, cfg.Duration/4)))
+	warm = sample()
+	sleepUntil(ctx, start.Add(cfg.Duration-min(2*time.Second, cfg.Duration/10)))
+	end = sample()
+	wg.Wait()
+	return warm, end
+}
+
+// collect copies the load's figures into rep.
+func (l *load) collect(rep *report, cfg config) {
+	d, c := l.dns, l.churn
+	rep.Answered, rep.Failed, rep.Timeouts = d.answered.Load(), d.failed.Load(), d.timeouts.Load()
+	rep.TCPRetries, rep.TCPReconnects = d.tcpRetries.Load(), d.tcpReconnects.Load()
+	rep.P50, rep.P99, rep.Max = d.hist.quantile(0.5), d.hist.quantile(0.99), d.hist.max
+	rep.DNSErrors = d.errs
+	rep.Registered, rep.Deregistered, rep.APIErrors = c.registered.Load(), c.deregistered.Load(), c.errors.Load()
+	rep.APIErrorSamples = c.errs
+	rep.WriteP50, rep.WriteP99, rep.WriteMax = c.latency.quantile(0.5), c.latency.quantile(0.99), c.latency.max
+	rep.Live = c.liveCount()
+	rep.Flips, rep.FlapChanges = l.flaps.flips.Load(), d.flapChanges.Load()
+	rep.FlapRequired = cfg.Duration >= 4*cfg.FlapEvery+3*time.Second && cfg.Backends > 0
 }
 
 // removeSoakInstances deregisters every instance whose ID has the soak's
