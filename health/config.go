@@ -71,11 +71,14 @@ type Config struct {
 	// ctx.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// ObserveLateness, when set, is told for every run how long after its
-	// planned time it started (the first run of a check is planned for
-	// the moment the scheduler learns of it). It is called from worker
-	// goroutines, so it must be safe for concurrent use and quick; nil
-	// observes nothing.
-	ObserveLateness func(kind store.Kind, late time.Duration)
+	// planned time it started. first marks the first run of an HTTP or
+	// TCP check, planned for the moment the scheduler learned of the
+	// check: after a mass registration or a restart many are due at once,
+	// so their lateness measures how fast the backlog drains, where that
+	// of later runs measures how closely the schedule is kept. It is
+	// called from worker goroutines, so it must be safe for concurrent
+	// use and quick; nil observes nothing.
+	ObserveLateness func(kind store.Kind, first bool, late time.Duration)
 }
 
 // fill applies the defaults and reports the transports it created, which

@@ -29,6 +29,7 @@ type entry struct {
 	next    time.Time // planned start; for TTL checks the deadline
 	index   int       // position in the queue, -1 when not queued
 	running bool
+	ran     bool                               // has been dispatched at least once
 	gone    atomic.Bool                        // set when the check goes or changes
 	run     atomic.Pointer[context.CancelFunc] // cancels the run in flight
 

@@ -47,6 +47,7 @@ type Scheduler struct {
 type job struct {
 	e       *entry
 	planned time.Time
+	first   bool // the entry's first run
 }
 
 // New returns a Scheduler for st. When cfg.Registerer is set it registers
@@ -132,8 +133,10 @@ func (s *Scheduler) dispatch() {
 		s.queue.unschedule(e)
 		e.running = true
 		s.busy++
+		first := !e.ran && e.kind != store.KindTTL
+		e.ran = true
 		// A worker is free (busy < Workers), so this hands over at once.
-		s.jobs <- job{e, e.next}
+		s.jobs <- job{e, e.next, first}
 	}
 }
 

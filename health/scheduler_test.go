@@ -190,8 +190,11 @@ func TestOutputOnlyChangesAreThrottled(t *testing.T) {
 func TestLatenessObserved(t *testing.T) {
 	st := openStore(t, t.TempDir(), nil)
 	b := newBackend(t, 200)
-	var runs, worst atomic.Int64
-	start(t, st, Config{ObserveLateness: func(k store.Kind, late time.Duration) {
+	var runs, firsts, worst atomic.Int64
+	start(t, st, Config{ObserveLateness: func(k store.Kind, first bool, late time.Duration) {
+		if first {
+			firsts.Add(1)
+		}
 		if k == store.KindHTTP {
 			runs.Add(1)
 			if int64(late) > worst.Load() {
@@ -206,6 +209,9 @@ func TestLatenessObserved(t *testing.T) {
 	}
 	if h := b.hits.Load(); h < 3 || h > 4 {
 		t.Errorf("%d runs observed but the backend saw %d", runs.Load(), h)
+	}
+	if n := firsts.Load(); n != 1 {
+		t.Errorf("%d runs observed as first runs, want 1", n)
 	}
 }
 

@@ -11,15 +11,16 @@ import (
 func (s *Scheduler) worker() {
 	defer s.wg.Done()
 	for j := range s.jobs {
-		s.work(j.e, j.planned)
+		s.work(j)
 		s.done <- j.e
 	}
 }
 
-// work runs e once.
-func (s *Scheduler) work(e *entry, planned time.Time) {
+// work runs one job.
+func (s *Scheduler) work(j job) {
+	e := j.e
 	if f := s.cfg.ObserveLateness; f != nil {
-		f(e.kind, s.cfg.Now().Sub(planned))
+		f(e.kind, j.first, s.cfg.Now().Sub(j.planned))
 	}
 	if e.kind == store.KindTTL {
 		s.expire(e)
