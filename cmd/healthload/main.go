@@ -113,10 +113,10 @@ func run(o options) (bool, error) {
 	defer st.Close()
 	cs := &countingStore{Store: st}
 
-	lat := &lateness{burst: make([]time.Duration, 0, o.instances*2)}
+	lat := &lateness{first: make([]time.Duration, 0, o.instances)}
 	reg := prometheus.NewRegistry()
 	sched := health.New(health.Config{Workers: o.workers, Logger: logger, Registerer: reg,
-		ObserveLateness: func(_ store.Kind, d time.Duration) { lat.observe(max(d, 0)) }}, cs)
+		ObserveLateness: func(_ store.Kind, first bool, d time.Duration) { lat.observe(first, max(d, 0)) }}, cs)
 	runCtx, stopSched := context.WithCancel(ctx)
 	schedDone := make(chan error, 1)
 	go func() { schedDone <- sched.Run(runCtx) }()
@@ -136,7 +136,7 @@ func run(o options) (bool, error) {
 
 	// Steady state: from the warmup (and all passing) to the end.
 	time.Sleep(time.Until(begin.Add(max(o.warmup, r.allPassing))))
-	r.burstRuns = lat.startSteady()
+	lat.startSteady()
 	w0, cpu0, tcpu0, t0 := cs.writes.Load(), cpuSelf(), targetCPU(), time.Now()
 	stopProfile, err := startProfile(o.cpuprofile)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -11,59 +12,68 @@ import (
 	"time"
 )
 
-// lateness records how late each run started, in two phases: before
-// every instance was passing (registration burst) and after (steady
-// state). Runs are few enough (about 1,000 a second) to keep them all and
+// lateness records how late each run started: first runs of checks
+// (planned when the check was registered) apart from later, periodic
+// runs, and periodic runs before the steady-state window apart from those
+// in it. Runs are few enough (about 1,000 a second) to keep them all and
 // take exact percentiles.
 type lateness struct {
-	mu     sync.Mutex
-	steady bool
-	burst  []time.Duration
-	after  []time.Duration
+	mu       sync.Mutex
+	steady   bool
+	first    []time.Duration
+	periodic []time.Duration // before the steady-state window
+	inWindow []time.Duration
 }
 
-func (l *lateness) observe(d time.Duration) {
+func (l *lateness) observe(first bool, d time.Duration) {
 	l.mu.Lock()
-	if l.steady {
-		l.after = append(l.after, d)
-	} else {
-		l.burst = append(l.burst, d)
+	switch {
+	case first:
+		l.first = append(l.first, d)
+	case l.steady:
+		l.inWindow = append(l.inWindow, d)
+	default:
+		l.periodic = append(l.periodic, d)
 	}
 	l.mu.Unlock()
 }
 
-// startSteady begins the steady-state phase and returns how many runs the
-// burst phase saw.
-func (l *lateness) startSteady() int {
+// startSteady begins the steady-state window.
+func (l *lateness) startSteady() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.steady = true
-	return len(l.burst)
+	l.mu.Unlock()
 }
 
 func (l *lateness) steadyRuns() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.after)
+	return len(l.inWindow)
 }
 
-// percentiles returns p50, p99 and max of the chosen phase (or both).
-func (l *lateness) percentiles(burst, after bool) (p50, p99, maximum time.Duration, n int) {
+type quantiles struct {
+	p50, p99, max time.Duration
+	n             int
+}
+
+func (q quantiles) String() string {
+	return fmt.Sprintf("p50 %s  p99 %s  max %s  (%d runs)", round(q.p50), round(q.p99), round(q.max), q.n)
+}
+
+// of returns p50, p99 and max of the given samples together.
+func (l *lateness) of(sets ...*[]time.Duration) quantiles {
 	l.mu.Lock()
 	var all []time.Duration
-	if burst {
-		all = append(all, l.burst...)
-	}
-	if after {
-		all = append(all, l.after...)
+	for _, set := range sets {
+		all = append(all, *set...)
 	}
 	l.mu.Unlock()
 	if len(all) == 0 {
-		return 0, 0, 0, 0
+		return quantiles{}
 	}
 	slices.Sort(all)
 	at := func(q float64) time.Duration { return all[min(len(all)-1, int(q*float64(len(all))))] }
-	return at(0.50), at(0.99), all[len(all)-1], len(all)
+	return quantiles{at(0.50), at(0.99), all[len(all)-1], len(all)}
 }
 
 // cpuSelf returns this process's user+system CPU seconds (getrusage).

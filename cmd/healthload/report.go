@@ -31,7 +31,6 @@ type report struct {
 	registered   time.Duration
 	allPassing   time.Duration
 	window       time.Duration
-	burstRuns    int
 	steadyRuns   int
 	steadyWrites int64
 	cpu          float64
@@ -81,8 +80,7 @@ func (r *report) print(w io.Writer) bool {
 	fmt.Fprintf(w, "all passing:  %s after the first registration\n", r.allPassing.Round(time.Millisecond))
 	fmt.Fprintf(w, "steady state (last %s):\n", r.window.Round(time.Second))
 	fmt.Fprintf(w, "  checks/s          %.1f (expected %.1f)\n", float64(r.steadyRuns)/r.window.Seconds(), float64(o.instances)/o.interval.Seconds())
-	p50, p99, mx, n := r.lat.percentiles(false, true)
-	fmt.Fprintf(w, "  lateness          p50 %s  p99 %s  max %s  (%d runs)\n", round(p50), round(p99), round(mx), n)
+	fmt.Fprintf(w, "  lateness          %s\n", r.lat.of(&r.lat.inWindow))
 	fmt.Fprintf(w, "  check duration    %s (whole run, from the histogram's buckets)\n", r.durations)
 	what := "scheduler, store, HTTP client"
 	if o.inproc {
@@ -96,10 +94,11 @@ func (r *report) print(w io.Writer) bool {
 	fmt.Fprintf(w, "  goroutines        %d now, %d at most\n", r.samples.goroutines, r.samples.maxGo)
 	fmt.Fprintf(w, "  store writes      %d\n", r.steadyWrites)
 	fmt.Fprintf(w, "  passing at end    %d of %d\n", r.passingAtEnd, o.instances)
-	ap50, ap99, amx, an := r.lat.percentiles(true, true)
-	fmt.Fprintf(w, "connections:       %d accepted by the targets over the whole run (%d check runs)\n", r.conns, an)
-	fmt.Fprintf(w, "whole run lateness: p50 %s  p99 %s  max %s  (%d runs, %d during registration)\n", round(ap50), round(ap99), round(amx), an, r.burstRuns)
-
+	periodic, first := r.lat.of(&r.lat.periodic, &r.lat.inWindow), r.lat.of(&r.lat.first)
+	fmt.Fprintf(w, "whole run:\n")
+	fmt.Fprintf(w, "  lateness          %s, every run after each check's first\n", periodic)
+	fmt.Fprintf(w, "  first-run delay   %s, from registration to the first check\n", first)
+	fmt.Fprintf(w, "  connections       %d accepted by the targets\n", r.conns)
 	ok := true
 	verdict := func(name string, met bool, got, want string) {
 		mark := "ok  "
@@ -109,7 +108,7 @@ func (r *report) print(w io.Writer) bool {
 		fmt.Fprintf(w, "%s %-30s %s (target %s)\n", mark, name, got, want)
 	}
 	fmt.Fprintln(w, "targets:")
-	verdict("p99 lateness (whole run)", ap99 < maxP99, round(ap99).String(), "< "+maxP99.String())
+	verdict("p99 lateness (whole run)", periodic.p99 < maxP99, round(periodic.p99).String(), "< "+maxP99.String())
 	verdict("CPU", r.cpu <= maxCPU, fmt.Sprintf("%.3f cores", r.cpu), fmt.Sprintf("≤ %.1f", maxCPU))
 	verdict("peak RSS", r.samples.peakRSS < maxRSS, fmt.Sprintf("%.1f MiB", float64(r.samples.peakRSS)/bytesPerMiB), "< 150 MiB")
 	verdict("all passing", r.allPassing <= maxPassing, r.allPassing.Round(time.Millisecond).String(), "≤ 15s")
