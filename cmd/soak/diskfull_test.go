@@ -62,7 +62,7 @@ func TestDiskFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := launch(beaconBin, dir, dnsAddr, httpAddr)
+	q, err := launch(beaconBin(t), dir, dnsAddr, httpAddr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func refused(t *testing.T, dir string, want ...string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := launch(beaconBin, dir, dnsAddr, httpAddr, "-log-level", "error")
+	p, err := launch(beaconBin(t), dir, dnsAddr, httpAddr, "-log-level", "error")
 	if err != nil {
 		t.Fatal(err)
 	}

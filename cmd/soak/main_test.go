@@ -5,36 +5,48 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// beaconBin is the beacon binary built once for every test here.
-var beaconBin string
+// The beacon binary, built once for the tests that run it (and not for
+// unit tests and fuzz workers, which have no need of it).
+var (
+	buildDir   string
+	buildOnce  sync.Once
+	builtBin   string
+	buildError error
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(testMain(m))
 }
 
 func testMain(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "beacon-soak-test")
-	if err != nil {
+	var err error
+	if buildDir, err = os.MkdirTemp("", "beacon-soak-test"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer os.RemoveAll(dir)
-	beaconBin, err = buildBeacon(context.Background(), dir)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+	defer os.RemoveAll(buildDir)
 	return m.Run()
+}
+
+// beaconBin builds ./cmd/beacon on first use and returns the binary.
+func beaconBin(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() { builtBin, buildError = buildBeacon(context.Background(), buildDir) })
+	if buildError != nil {
+		t.Fatal(buildError)
+	}
+	return builtBin
 }
 
 // serve starts beacon on dataDir for the test; cleanup kills it if the
 // test has not stopped it, and fails the test if it ever crashed.
 func serve(t *testing.T, dataDir string, extra ...string) *beaconProc {
 	t.Helper()
-	p, err := startBeacon(t.Context(), beaconBin, dataDir, extra...)
+	p, err := startBeacon(t.Context(), beaconBin(t), dataDir, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +63,8 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
-// noCrash fails the test if p's output shows a panic or fatal error.
+// noCrash fails the test if p's output shows a panic or fatal error, and
+// reports whether it did not.
 func noCrash(t *testing.T, p *beaconProc) bool {
 	t.Helper()
 	if out := p.Stderr(); crashTrace(out) {

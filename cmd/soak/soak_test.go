@@ -11,7 +11,7 @@ import (
 // a beacon it starts, and checks that it counted real work and found
 // nothing wrong.
 func TestSoakShortRun(t *testing.T) {
-	cfg, err := parseFlags([]string{"-duration", "4s", "-warmup", "1s", "-beacon", beaconBin,
+	cfg, err := parseFlags([]string{"-duration", "4s", "-warmup", "1s", "-beacon", beaconBin(t),
 		"-dns-qps", "400", "-churn-rate", "50", "-churn-live", "40", "-flap-every", "1s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
