@@ -73,3 +73,66 @@ func parseStat(data []byte) (pgrp int, ticks int64, err error) {
 	}
 	return pgrp, ticks, nil
 }
+
+// udpDrops is what the kernel has dropped so far for want of receive
+// buffer space: on the UDP sockets bound to port (the server's), and on
+// all UDP sockets of the machine. The difference over a run, less the
+// server's share, is what dnsperf's own sockets dropped: a lost query is
+// then the client's loss, not the server's.
+func udpDrops(port int) (server, all int64, err error) {
+	data, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return 0, 0, err
+	}
+	if server, err = socketDrops(data, port); err != nil {
+		return 0, 0, err
+	}
+	snmp, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, 0, err
+	}
+	all, err = snmpCounter(snmp, "Udp:", "RcvbufErrors")
+	return server, all, err
+}
+
+// socketDrops sums the drops column of the sockets of a /proc/net/udp
+// table whose local port is port.
+func socketDrops(table []byte, port int) (int64, error) {
+	want := fmt.Sprintf(":%04X", port)
+	var sum int64
+	for i, line := range bytes.Split(table, []byte("\n")) {
+		f := bytes.Fields(line)
+		if i == 0 || len(f) < 13 || !bytes.HasSuffix(f[1], []byte(want)) {
+			continue
+		}
+		n, err := strconv.ParseInt(string(f[len(f)-1]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("drops of %s: %w", f[1], err)
+		}
+		sum += n
+	}
+	return sum, nil
+}
+
+// snmpCounter reads one counter from /proc/net/snmp, where each protocol
+// has a line of names followed by a line of values.
+func snmpCounter(snmp []byte, proto, name string) (int64, error) {
+	var names [][]byte
+	for line := range bytes.SplitSeq(snmp, []byte("\n")) {
+		f := bytes.Fields(line)
+		if len(f) == 0 || string(f[0]) != proto {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, n := range names {
+			if string(n) == name && i < len(f) {
+				return strconv.ParseInt(string(f[i]), 10, 64)
+			}
+		}
+		break
+	}
+	return 0, fmt.Errorf("no %s %s counter", proto, name)
+}

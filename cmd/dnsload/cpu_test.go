@@ -48,3 +48,27 @@ func TestGroupCPU(t *testing.T) {
 		t.Error("groupCPU of a group with no process: no error")
 	}
 }
+
+func TestUDPDropCounters(t *testing.T) {
+	table := []byte(`   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  338: 0100007F:8BBC 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 370022 2 000000002e15f61a 17
+  339: 0100007F:1F90 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 370023 2 000000002e15f61b 5
+  340: 00000000:8BBC 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 370024 2 000000002e15f61c 3
+`)
+	for port, want := range map[int]int64{0x8BBC: 20, 0x1F90: 5, 53: 0} {
+		got, err := socketDrops(table, port)
+		if err != nil || got != want {
+			t.Errorf("socketDrops(port %d) = %d, %v; want %d", port, got, err, want)
+		}
+	}
+	snmp := []byte("Ip: Forwarding DefaultTTL\nIp: 1 64\nUdp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\nUdp: 133328331 456 68419 133405290 68411 0\nUdpLite: InDatagrams RcvbufErrors\nUdpLite: 0 9\n")
+	if n, err := snmpCounter(snmp, "Udp:", "RcvbufErrors"); err != nil || n != 68411 {
+		t.Errorf("Udp RcvbufErrors = %d, %v; want 68411", n, err)
+	}
+	if _, err := snmpCounter(snmp, "Udp:", "Missing"); err == nil {
+		t.Error("a missing counter gave no error")
+	}
+	if _, _, err := udpDrops(1); err != nil {
+		t.Errorf("udpDrops on this machine: %v", err)
+	}
+}

@@ -32,6 +32,8 @@ type perfResult struct {
 	TimedOut              int             // "T" lines, with -v only
 	ClientCPU             time.Duration   // CPU time dnsperf used
 	ServerCPU             time.Duration   // CPU time the server used, set by the caller
+	ServerDrops           int64           // UDP datagrams the server's socket dropped, set by the caller
+	OtherDrops            int64           // UDP datagrams other sockets dropped (dnsperf's among them)
 }
 
 // share is the fraction of one CPU that cpu is over dnsperf's life (the

@@ -104,8 +104,10 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 		profiled = h.profile(ctx, t, r)
 	}
 	cpu0, cerr := groupCPU(t.child.cmd.Process.Pid)
+	srv0, all0, derr := udpDrops(t.port)
 	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, h.cfg.Nice, a, out)
 	cpu1, cerr1 := groupCPU(t.child.cmd.Process.Pid)
+	srv1, all1, derr1 := udpDrops(t.port)
 	stop()
 	if profiled != nil {
 		if perr := <-profiled; perr != nil {
@@ -119,10 +121,11 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if done, werr := t.child.exited(); done {
 		return nil, fmt.Errorf("%s exited during load (%v):\n%s", t.name, werr, t.child.logTail())
 	}
-	if err = errors.Join(err, cerr, cerr1); err != nil {
+	if err = errors.Join(err, cerr, cerr1, derr, derr1); err != nil {
 		return nil, err
 	}
 	res.ServerCPU = cpu1 - cpu0
+	res.ServerDrops, res.OtherDrops = srv1-srv0, (all1-all0)-(srv1-srv0)
 	rep.sampled(t.name, s)
 	want := "NOERROR"
 	if r.Kind == kindNX {
@@ -137,9 +140,9 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if maxQPS > 0 {
 		rate = fmt.Sprintf("-Q %d", maxQPS)
 	}
-	h.logf("%-9s %-13s %s: %8.0f q/s (%.0f per CPU-second; server CPU %.0f%%, dnsperf CPU %.0f%%), avg %v, lost %d, response %d B; %d sampled answers correct, %d timed out",
+	h.logf("%-9s %-13s %s: %8.0f q/s (%.0f per CPU-second; server CPU %.0f%%, dnsperf CPU %.0f%%), avg %v, lost %d (UDP drops: server socket %d, others %d), response %d B; %d sampled answers correct, %d timed out",
 		t.name, rowLabel(r), rate, res.QPS, res.perCPUSecond(), 100*res.share(res.ServerCPU), 100*res.share(res.ClientCPU),
-		res.AvgLatency, res.Lost, res.ResponseSize, s.Checked, s.Timeouts)
+		res.AvgLatency, res.Lost, res.ServerDrops, res.OtherDrops, res.ResponseSize, s.Checked, s.Timeouts)
 	return res, nil
 }
 

@@ -298,7 +298,8 @@ func (rep *report) lost() []string {
 	for _, r := range rep.measuredRows() {
 		for _, s := range rep.servers {
 			if o := rep.results[s][r]; o != nil && o.Best != nil && o.Best.Lost > 0 {
-				out = append(out, fmt.Sprintf("%s %s %d", s, rowLabel(r), o.Best.Lost))
+				out = append(out, fmt.Sprintf("%s %s %d (dropped by the server's socket %d, by other UDP sockets on the machine %d)",
+					s, rowLabel(r), o.Best.Lost, o.Best.ServerDrops, o.Best.OtherDrops))
 			}
 		}
 	}
