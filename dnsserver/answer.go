@@ -10,7 +10,8 @@ import (
 )
 
 // zone answers questions about one zone from store snapshots. It holds
-// only configuration, so answer is a pure function of its arguments.
+// configuration and what it derives from snapshots, so answer is a pure
+// function of its arguments.
 type zone struct {
 	origin      string // lower-case FQDN
 	nsName      string // ns.<origin>
@@ -19,6 +20,7 @@ type zone struct {
 	posTTL      uint32 // -ttl, for records that do not follow health
 	negTTL      uint32
 	onlyPassing bool
+	tags        tagIndex // derived from snapshots, not configuration
 }
 
 func newZone(cfg *Config) *zone {

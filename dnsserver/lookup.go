@@ -42,6 +42,12 @@ func (l *lookup) run() (records, error) {
 			return records{}, errNXDomain
 		}
 		return l.answerService(svc)
+	case kindTagParent:
+		l.m.dep.readCatalog(l.snap)
+		if !l.z.tags.has(l.snap, l.q.tag) {
+			return records{}, errNXDomain
+		}
+		return l.answerExisting()
 	case kindAddr:
 		return l.answerAddr()
 	case kindReverse:

@@ -13,22 +13,23 @@ import (
 type kind uint8
 
 const (
-	kindOutside kind = iota // not in the zone, and not a reverse name we answer
-	kindUnknown             // in the zone, but no name beacon could ever hold
-	kindApex                // the zone itself
-	kindNS                  // ns.<zone>, the name of this server
-	kindService             // <name>, <tag>.<name>, _<name>._<tag>
-	kindAddr                // <hex-ip>.addr
-	kindEmpty               // an empty non-terminal: addr, _tcp, _udp
-	kindReverse             // a name under in-addr.arpa or ip6.arpa
+	kindOutside   kind = iota // not in the zone, and not a reverse name we answer
+	kindUnknown               // in the zone, but no name beacon could ever hold
+	kindApex                  // the zone itself
+	kindNS                    // ns.<zone>, the name of this server
+	kindService               // <name>, <tag>.<name>, _<name>._<tag>
+	kindAddr                  // <hex-ip>.addr
+	kindEmpty                 // an empty non-terminal: addr, _tcp, _udp
+	kindReverse               // a name under in-addr.arpa or ip6.arpa
+	kindTagParent             // _<tag>, the parent of _<name>._<tag>
 )
 
 // query is a question name parsed against the zone once, so that each
 // lookup works on fields rather than strings.
 type query struct {
 	kind kind
-	// service and tag are set for kindService; tag "" matches any. They
-	// are lower-case.
+	// service and tag are set for kindService, tag alone for
+	// kindTagParent; tag "" matches any. service is lower-case.
 	service string
 	tag     string
 	// addr is set for kindAddr and kindReverse.
@@ -65,6 +66,11 @@ func parseOne(l string) query {
 		// (RFC 8020: no NXDOMAIN above an existing name) unless a
 		// service of that name claims them.
 		return query{kind: kindEmpty, service: l}
+	}
+	if len(l) > 1 && l[0] == '_' {
+		// No service name starts with "_" (they are LDH labels), but
+		// _<name>._<tag> names lie below this one.
+		return query{kind: kindTagParent, tag: label(l[1:])}
 	}
 	return query{kind: kindService, service: label(l)}
 }

@@ -77,6 +77,14 @@ func zoneCases(serial uint32) []Case {
 		{Qname: "_api._udp.service.local.", Qtype: dns.TypeSRV, Answer: []string{
 			"_api._udp.service.local. 30 IN SRV 1 1 9000 0a000005.addr.service.local."}, Extra: []string{webGlue[0]}},
 		{Qname: "_nope._tcp.service.local.", Qtype: dns.TypeSRV, Rcode: dns.RcodeNameError, Ns: neg},
+		// _<tag> holds _<name>._<tag> below it, so it exists while some
+		// service has the tag: an empty non-terminal (RFC 8020), which
+		// resolvers minimising query names (RFC 9156) ask for first.
+		{Qname: "_v1.service.local.", Qtype: dns.TypeA, Ns: neg},
+		{Qname: "_PRIMARY.service.local.", Qtype: dns.TypeSRV, Ns: neg},
+		{Qname: "_v1.service.local.", Qtype: dns.TypeANY, Answer: []string{`_v1.service.local. 30 IN HINFO "RFC8482" ""`}},
+		{Qname: "_v9.service.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		{Qname: "_web.service.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
 		// <hex>.addr
 		{Qname: "0a000005.addr.service.local.", Qtype: dns.TypeA, Answer: []string{"0a000005.addr.service.local. 30 IN A 10.0.0.5"}},
 		{Qname: "20010DB8000000000000000000000007.addr.service.local.", Qtype: dns.TypeAAAA, Answer: []string{
@@ -215,6 +223,9 @@ func TestParseQuery(t *testing.T) {
 		"_web._v1.service.local.":      {kind: kindService, service: "web", tag: "v1"},
 		"_web._tcp.service.local.":     {kind: kindService, service: "web"},
 		"_web._udp.service.local.":     {kind: kindService, service: "web"},
+		"_v1.service.local.":           {kind: kindTagParent, tag: "v1"},
+		`_V\049.service.local.`:        {kind: kindTagParent, tag: "v1"},
+		"_tcp.service.local.":          {kind: kindEmpty, service: "_tcp"},
 		"ns.service.local.":            {kind: kindNS, service: "ns"},
 		"addr.service.local.":          {kind: kindEmpty, service: "addr"},
 		"x.y.z.service.local.":         {kind: kindUnknown},
