@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -136,6 +137,9 @@ func Open(opts Options) (*Store, error) {
 // openDB opens the bolt file, turning its failures into errors that say
 // what to do. bbolt can panic on some damaged files; that becomes an error.
 func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
+	// Opening reads the freelist page, which a truncated file may lack;
+	// the fault must become the panic recovered below, not a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			db, err = nil, fmt.Errorf("open %s: %w (%v)", path, ErrCorrupt, p)
@@ -144,6 +148,10 @@ func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	switch {
 	case err == nil:
+		if err := checkSize(db, path); err != nil {
+			db.Close()
+			return nil, err
+		}
 		return db, nil
 	case errors.Is(err, berrors.ErrTimeout):
 		return nil, fmt.Errorf("data dir %s is %w: the lock on %s was not released within %s", dir, ErrLocked, path, timeout)
@@ -154,10 +162,30 @@ func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
 	return nil, fmt.Errorf("open %s: %w", path, err)
 }
 
+// checkSize refuses a file shorter than the pages its meta page claims:
+// reading them would fault past the end of the mapping, which no recover
+// can catch.
+func checkSize(db *bolt.DB, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	return db.View(func(tx *bolt.Tx) error {
+		if fi.Size() < tx.Size() {
+			return fmt.Errorf("open %s: %w: truncated to %d bytes, the database needs %d; move it away to start empty",
+				path, ErrCorrupt, fi.Size(), tx.Size())
+		}
+		return nil
+	})
+}
+
 // load reads everything into the first snapshot. The first index is one
 // past the persisted ceiling, so no index is ever handed out twice, even
 // after a crash lost status changes not yet flushed.
 func (s *Store) load() (err error) {
+	// A damaged page can make bbolt read outside the mapping; as a panic
+	// that becomes the ErrCorrupt below rather than a crash.
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("load %s: %w (%v)", s.path, ErrCorrupt, p)

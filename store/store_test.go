@@ -180,6 +180,20 @@ func TestDamagedDatabase(t *testing.T) {
 			}
 			return os.WriteFile(p, b[:100], 0o600)
 		},
+		"cut after the meta pages": func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, b[:16<<10], 0o600)
+		},
+		"cut in the middle": func(p string) error {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(p, b[:len(b)/2], 0o600)
+		},
 		"bad record": func(p string) error {
 			db, err := bolt.Open(p, 0o600, nil)
 			if err != nil {
@@ -193,7 +207,9 @@ func TestDamagedDatabase(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			s := openTest(t, dir, nil)
-			mustRegister(t, s, Registration{Name: "web"})
+			for i := 0; i < 200; i++ {
+				mustRegister(t, s, Registration{Name: "web", ID: fmt.Sprintf("web-%d", i), Tags: []string{strings.Repeat("t", 200)}})
+			}
 			closeChecked(t, s)
 			if err := damage(filepath.Join(dir, "beacon.db")); err != nil {
 				t.Fatal(err)
