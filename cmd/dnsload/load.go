@@ -140,9 +140,13 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if maxQPS > 0 {
 		rate = fmt.Sprintf("-Q %d", maxQPS)
 	}
-	h.logf("%-9s %-13s %s: %8.0f q/s (%.0f per CPU-second; server CPU %.0f%%, dnsperf CPU %.0f%%), avg %v, lost %d (UDP drops: server socket %d, others %d), response %d B; %d sampled answers correct, %d timed out",
+	drops := ""
+	if r.Proto == "udp" {
+		drops = fmt.Sprintf(" (UDP drops: server socket %d, others %d)", res.ServerDrops, res.OtherDrops)
+	}
+	h.logf("%-9s %-13s %s: %8.0f q/s (%.0f per CPU-second; server CPU %.0f%%, dnsperf CPU %.0f%%), avg %v, lost %d%s, response %d B; %d sampled answers correct, %d timed out",
 		t.name, rowLabel(r), rate, res.QPS, res.perCPUSecond(), 100*res.share(res.ServerCPU), 100*res.share(res.ClientCPU),
-		res.AvgLatency, res.Lost, res.ServerDrops, res.OtherDrops, res.ResponseSize, s.Checked, s.Timeouts)
+		res.AvgLatency, res.Lost, drops, res.ResponseSize, s.Checked, s.Timeouts)
 	return res, nil
 }
 

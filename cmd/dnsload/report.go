@@ -297,9 +297,14 @@ func (rep *report) lost() []string {
 	var out []string
 	for _, r := range rep.measuredRows() {
 		for _, s := range rep.servers {
-			if o := rep.results[s][r]; o != nil && o.Best != nil && o.Best.Lost > 0 {
-				out = append(out, fmt.Sprintf("%s %s %d (dropped by the server's socket %d, by other UDP sockets on the machine %d)",
-					s, rowLabel(r), o.Best.Lost, o.Best.ServerDrops, o.Best.OtherDrops))
+			o := rep.results[s][r]
+			switch {
+			case o == nil || o.Best == nil || o.Best.Lost == 0:
+			case r.Proto == "udp":
+				out = append(out, fmt.Sprintf("%s %s %d (the server's socket dropped %d for want of buffer space)",
+					s, rowLabel(r), o.Best.Lost, o.Best.ServerDrops))
+			default:
+				out = append(out, fmt.Sprintf("%s %s %d", s, rowLabel(r), o.Best.Lost))
 			}
 		}
 	}
