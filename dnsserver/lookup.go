@@ -289,9 +289,12 @@ func weightOf(in *store.Instance) int {
 	return in.Weights.Passing
 }
 
+// hasTag compares tags as DNS names are compared (RFC 4343), as the
+// store's Instance.HasTag does: a wider Unicode folding would find a tag
+// on the service that no instance matches.
 func hasTag(tags []string, tag string) bool {
 	for _, t := range tags {
-		if strings.EqualFold(t, tag) {
+		if equalFoldASCII(t, tag) {
 			return true
 		}
 	}

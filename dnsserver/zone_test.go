@@ -17,7 +17,8 @@ func seed(t testing.TB, f *fixture) {
 	for _, r := range []store.Registration{
 		{ID: "web1", Name: "web", Address: "10.0.0.5", Port: 8080, Tags: []string{"v1", "Primary"}},
 		{ID: "web2", Name: "web", Address: "10.0.0.6", Port: 8081, Tags: []string{"v2"}, Weights: &store.Weights{Passing: 3, Warning: 1}},
-		{ID: "web3", Name: "web", Address: "2001:db8::7", Port: 8082, Tags: []string{"v1"}},
+		// U+212A KELVIN SIGN folds to k in Unicode but not in DNS.
+		{ID: "web3", Name: "web", Address: "2001:db8::7", Port: 8082, Tags: []string{"v1", "\u212a"}},
 		{ID: "api1", Name: "api", Address: "10.0.0.5", Port: 9000},
 		{ID: "warn1", Name: "warn", Address: "10.0.1.1", Port: 80},
 		{ID: "warn2", Name: "warn", Address: "10.0.1.2", Port: 81, Weights: &store.Weights{Passing: 5, Warning: 2},
@@ -64,6 +65,8 @@ func zoneCases(serial uint32) []Case {
 		{Qname: "primary.web.service.local.", Qtype: dns.TypeA, Answer: []string{"primary.web.service.local. 30 IN A 10.0.0.5"}},
 		{Qname: "v2.web.service.local.", Qtype: dns.TypeAAAA, Ns: neg},
 		{Qname: "v9.web.service.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
+		// Tags match as DNS names do (RFC 4343: ASCII letters only).
+		{Qname: "k.web.service.local.", Qtype: dns.TypeA, Rcode: dns.RcodeNameError, Ns: neg},
 		// RFC 2782 _<name>._<tag>; _tcp and _udp filter nothing.
 		{Qname: "_web._v1.service.local.", Qtype: dns.TypeSRV, Answer: []string{
 			"_web._v1.service.local. 30 IN SRV 1 1 8080 0a000005.addr.service.local.",
