@@ -87,8 +87,9 @@ func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, out)
 }
 
-// agentService is GET /v1/agent/service/:id. Like Consul it blocks on
-// ?hash= (the ContentHash of an earlier answer) as well as on ?index=.
+// agentService is GET /v1/agent/service/:id. Like Consul's agent it
+// blocks on ?hash= (the ContentHash of an earlier answer) and on nothing
+// else: ?index answers at once, as there.
 func (a *API) agentService(w http.ResponseWriter, r *http.Request) error {
 	q, err := parseQuery(r)
 	if err != nil {
@@ -103,11 +104,13 @@ func (a *API) agentService(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.Index(), s.Changed()
 	}
-	fresh := func(s *store.Snapshot) bool {
-		in := s.Instance(id)
-		return in == nil || a.renderer(s).hashed(in).ContentHash != q.hash
+	hashOf := func(s *store.Snapshot) string {
+		if in := s.Instance(id); in != nil {
+			return a.renderer(s).hashed(in).ContentHash
+		}
+		return ""
 	}
-	snap := a.block(w, r, q, watch, fresh)
+	snap := a.blockHash(w, r, q, watch, hashOf)
 	in := snap.Instance(id)
 	if in == nil {
 		return errorf(http.StatusNotFound, "unknown service ID %s", quote(id))

@@ -43,26 +43,39 @@ func watchService(name string) watchFunc {
 	}
 }
 
-// block answers Consul's blocking-query protocol. With no ?index (or
-// ?hash) it returns the current snapshot at once. Otherwise it parks the
-// request, with no goroutine of its own and no polling, until the watched
-// index passes q.index (or fresh reports a new hash), the wait ends, or
-// the request's context ends. It returns the snapshot to answer from and
-// sets X-Consul-Index. A context that ends is answered like a wait that
-// ends: when the server shuts down its blocked clients get a valid answer
-// at once, and when the client has gone the write is simply lost.
-func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc, fresh func(*store.Snapshot) bool) *store.Snapshot {
+// blockIndex answers Consul's index-based blocking query (agent/consul
+// rpc.go blockingQuery): with no ?index it answers at once, otherwise
+// when the watched index passes ?index or the wait ends. It sets
+// X-Consul-Index, and X-Consul-Query-Backend as every catalog and health
+// read of Consul does, and returns the snapshot to answer from.
+func (a *API) blockIndex(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc) *store.Snapshot {
+	w.Header().Set("X-Consul-Query-Backend", "blocking-query")
+	snap, idx := a.wait(w, r, q, watch, q.index != 0, func(_ *store.Snapshot, idx uint64) bool { return idx > q.index })
+	setIndex(w, idx)
+	return snap
+}
+
+// blockHash answers the agent's hash-based blocking (agent.go
+// LocalBlockingQuery): it waits only when ?hash= is given, until hashOf
+// the snapshot differs from it or the wait ends. ?index is no part of it.
+func (a *API) blockHash(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc, hashOf func(*store.Snapshot) string) *store.Snapshot {
+	snap, _ := a.wait(w, r, q, watch, q.hash != "", func(s *store.Snapshot, _ uint64) bool { return hashOf(s) != q.hash })
+	return snap
+}
+
+// wait returns the current snapshot at once unless block is set and ready
+// does not hold for it. Otherwise it parks the request, with no goroutine
+// of its own and no polling, until ready holds for a new snapshot of what
+// watch follows, the wait ends, or the request's context ends. It returns
+// the snapshot to answer from and its watched index. A context that ends
+// is answered like a wait that ends: when the server shuts down its
+// blocked clients get a valid answer at once, and when the client has
+// gone the write is simply lost.
+func (a *API) wait(w http.ResponseWriter, r *http.Request, q *query, watch watchFunc, block bool, ready func(*store.Snapshot, uint64) bool) (*store.Snapshot, uint64) {
 	snap := a.st.Snapshot()
 	idx, changed := watch(snap)
-	ready := func(s *store.Snapshot, idx uint64) bool {
-		if q.hashSet && fresh != nil {
-			return fresh(s)
-		}
-		return idx > q.index
-	}
-	if (q.index == 0 && !q.hashSet) || ready(snap, idx) {
-		setIndex(w, idx)
-		return snap
+	if !block || ready(snap, idx) {
+		return snap, idx
 	}
 	wait := q.wait
 	if wait <= 0 {
@@ -82,21 +95,19 @@ func (a *API) block(w http.ResponseWriter, r *http.Request, q *query, watch watc
 			snap = a.st.Snapshot()
 			idx, changed = watch(snap)
 			if ready(snap, idx) {
-				setIndex(w, idx)
-				return snap
+				return snap, idx
 			}
 		case <-timer.C:
-			return a.current(w, watch)
+			return a.latest(watch)
 		case <-r.Context().Done():
-			return a.current(w, watch)
+			return a.latest(watch)
 		}
 	}
 }
 
-// current returns the latest snapshot and sets its index.
-func (a *API) current(w http.ResponseWriter, watch watchFunc) *store.Snapshot {
+// latest returns the current snapshot and its watched index.
+func (a *API) latest(watch watchFunc) (*store.Snapshot, uint64) {
 	snap := a.st.Snapshot()
 	idx, _ := watch(snap)
-	setIndex(w, idx)
-	return snap
+	return snap, idx
 }

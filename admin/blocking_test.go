@@ -235,6 +235,26 @@ func TestHashBlocking(t *testing.T) {
 	}
 }
 
+// TestAgentServiceIgnoresIndex: Consul's agent/service/:id blocks on
+// ?hash= only (agent_endpoint.go AgentService passes just the hash to
+// LocalBlockingQuery), so a client that sends ?index, or an empty ?hash=,
+// is answered at once.
+func TestAgentServiceIgnoresIndex(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	idx := indexOf(t, e.must(200, "GET", "/v1/health/service/web", ""))
+	for _, path := range []string{
+		fmt.Sprintf("/v1/agent/service/web1?index=%d&wait=20s", idx),
+		fmt.Sprintf("/v1/agent/service/web1?index=%d&wait=20s", idx+1000),
+		"/v1/agent/service/web1?hash=&wait=20s",
+	} {
+		p := e.start(path)
+		if r := p.wait(t, 2*time.Second); r.code != 200 || r.header.Get("X-Consul-ContentHash") == "" {
+			t.Errorf("%s: %d %q", path, r.code, r.body)
+		}
+	}
+}
+
 // TestBlockingSurvivesReadTimeout: a blocked query outlives the server's
 // ReadTimeout, because the write deadline is per request and net/http
 // clears the read deadline once the body is read.

@@ -25,9 +25,9 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	if f != nil {
 		watch = watchSnapshot
 	}
-	snap := a.block(w, r, q, watch, nil)
+	snap := a.blockIndex(w, r, q, watch)
 	out := map[string][]string{}
-	if q.nodeMeta {
+	if !q.selectsNode() {
 		return writeJSON(w, r, out)
 	}
 	rd := a.renderer(snap)
@@ -58,9 +58,9 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 // Consul) and ?node-meta= applied.
 func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, []*store.Instance) {
 	name := strings.ToLower(r.PathValue("name"))
-	snap := a.block(w, r, q, watchService(name), nil)
+	snap := a.blockIndex(w, r, q, watchService(name))
 	svc := snap.Service(name)
-	if svc == nil || q.nodeMeta {
+	if svc == nil || !q.selectsNode() {
 		return snap, nil
 	}
 	var out []*store.Instance
@@ -115,10 +115,10 @@ func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	watch := func(*store.Snapshot) (uint64, <-chan struct{}) { return a.nodeIndex, nil }
-	snap := a.block(w, r, q, watch, nil)
+	snap := a.blockIndex(w, r, q, watch)
 	out := []nodeJSON{}
 	n := a.renderer(snap).node
-	if !q.nodeMeta && keep(f, func() datum { return nodeDatum(n) }) {
+	if q.selectsNode() && keep(f, func() datum { return nodeDatum(n) }) {
 		out = append(out, n)
 	}
 	return writeJSON(w, r, out)

@@ -48,7 +48,24 @@ func TestConsulShapes(t *testing.T) {
 	}
 	hasKeys(t, "health entry", mustRaw(t, entries[0]), "Node", "Service", "Checks")
 	hasKeys(t, "Node", entries[0]["Node"], "ID", "Node", "Address", "Datacenter", "TaggedAddresses", "Meta", "CreateIndex", "ModifyIndex")
-	hasKeys(t, "Service", entries[0]["Service"], "ID", "Service", "Tags", "Meta", "Port", "Address", "Weights", "EnableTagOverride", "CreateIndex", "ModifyIndex")
+	hasKeys(t, "Service", entries[0]["Service"], "ID", "Service", "Tags", "Meta", "Port", "Address", "TaggedAddresses", "Weights", "EnableTagOverride", "Proxy", "Connect", "CreateIndex", "ModifyIndex")
+	// The Service of a health entry is Consul's NodeService, which has no
+	// Datacenter or ContentHash, and an empty Proxy config for a typical
+	// service.
+	if keys := keysOf(t, entries[0]["Service"]); slices.Contains(keys, "Datacenter") || slices.Contains(keys, "ContentHash") {
+		t.Errorf("health entry Service has AgentService-only keys: %v", keys)
+	}
+	var svc map[string]json.RawMessage
+	_ = json.Unmarshal(entries[0]["Service"], &svc)
+	if string(svc["Proxy"]) != `{"Mode":"","MeshGateway":{},"Expose":{}}` || string(svc["Connect"]) != "{}" {
+		t.Errorf("Proxy = %s, Connect = %s", svc["Proxy"], svc["Connect"])
+	}
+	if string(svc["TaggedAddresses"]) != `{"lan_ipv4":{"Address":"10.0.0.1","Port":8080},"wan_ipv4":{"Address":"10.0.0.1","Port":8080}}` {
+		t.Errorf("TaggedAddresses = %s", svc["TaggedAddresses"])
+	}
+	if string(entries[0]["Node"]) == "" || !strings.Contains(string(entries[0]["Node"]), `"Meta":{"consul-network-segment":""}`) {
+		t.Errorf("Node = %s", entries[0]["Node"])
+	}
 	if string(entries[0]["Checks"]) != "[]" {
 		t.Errorf("web1 has no checks; Checks = %s, want []", entries[0]["Checks"])
 	}
@@ -60,7 +77,7 @@ func TestConsulShapes(t *testing.T) {
 	decode(t, e.must(200, "GET", "/v1/catalog/service/db", ""), &cat)
 	hasKeys(t, "catalog entry", cat[0], "ID", "Node", "Address", "Datacenter", "TaggedAddresses", "NodeMeta",
 		"ServiceID", "ServiceName", "ServiceTags", "ServiceAddress", "ServicePort", "ServiceMeta", "ServiceWeights",
-		"ServiceEnableTagOverride", "CreateIndex", "ModifyIndex")
+		"ServiceEnableTagOverride", "ServiceTaggedAddresses", "ServiceProxy", "ServiceConnect", "CreateIndex", "ModifyIndex")
 	var db catalogServiceJSON
 	_ = json.Unmarshal(cat[0], &db)
 	if db.ServiceTags == nil || db.ServiceMeta == nil || !strings.Contains(string(cat[0]), `"ServiceTags":[]`) {
@@ -149,6 +166,9 @@ func TestTagsPassingNodeMeta(t *testing.T) {
 		{"/v1/health/service/web?passing=false", []string{"web1", "web2", "web3"}},
 		{"/v1/health/service/web?passing&tag=v1", []string{"web1"}},
 		{"/v1/health/service/web?node-meta=rack:r1", nil},
+		{"/v1/health/service/web?node-meta=consul-network-segment:", []string{"web1", "web2", "web3"}},
+		{"/v1/health/service/web?node-meta=consul-network-segment:&node-meta=rack:r1", nil},
+		{"/v1/health/service/web?peer=other", nil},
 		{"/v1/health/service/web?dc=dc1&stale&cached&near=_agent&ns=default&partition=default", []string{"web1", "web2", "web3"}},
 		{"/v1/health/service/none", nil},
 	}

@@ -19,12 +19,20 @@ func nodeFields() map[string]*ftype {
 	}
 }
 
-func agentServiceFields() map[string]*ftype {
+// serviceFields are the selectors of a NodeService (health/service's
+// Service); an AgentService adds Datacenter.
+func serviceFields() map[string]*ftype {
 	return map[string]*ftype{
 		"Kind": leaf(kString), "ID": leaf(kString), "Service": leaf(kString), "Tags": leaf(kList),
 		"Meta": leaf(kMap), "Port": leaf(kInt), "Address": leaf(kString), "Weights": weightsType(),
-		"EnableTagOverride": leaf(kBool), "Datacenter": leaf(kString),
+		"EnableTagOverride": leaf(kBool),
 	}
+}
+
+func agentServiceFields() map[string]*ftype {
+	f := serviceFields()
+	f["Datacenter"] = leaf(kString)
+	return f
 }
 
 func checkFields() map[string]*ftype {
@@ -55,7 +63,7 @@ var (
 	// entrySchema: health/service/:name.
 	entrySchema = fobj(kStruct, map[string]*ftype{
 		"Node":    fobj(kStruct, nodeFields()),
-		"Service": fobj(kStruct, agentServiceFields()),
+		"Service": fobj(kStruct, serviceFields()),
 		"Checks":  fobj(kStructs, checkFields()),
 	})
 )
@@ -69,10 +77,16 @@ func nodeDatum(n nodeJSON) datum {
 		"TaggedAddresses": n.TaggedAddresses, "Meta": n.Meta}
 }
 
-func agentServiceDatum(s agentServiceJSON) datum {
+func serviceDatum(s serviceJSON) datum {
 	return datum{"Kind": "", "ID": s.ID, "Service": s.Service, "Tags": s.Tags, "Meta": s.Meta,
 		"Port": s.Port, "Address": s.Address, "Weights": weightsDatum(s.Weights),
-		"EnableTagOverride": s.EnableTagOverride, "Datacenter": s.Datacenter}
+		"EnableTagOverride": s.EnableTagOverride}
+}
+
+func agentServiceDatum(s agentServiceJSON) datum {
+	d := serviceDatum(s.serviceJSON)
+	d["Datacenter"] = s.Datacenter
+	return d
 }
 
 func checkDatum(c checkJSON) datum {
@@ -94,5 +108,5 @@ func entryDatum(e serviceEntryJSON) datum {
 	for _, c := range e.Checks {
 		checks = append(checks, checkDatum(c))
 	}
-	return datum{"Node": nodeDatum(e.Node), "Service": agentServiceDatum(e.Service), "Checks": checks}
+	return datum{"Node": nodeDatum(e.Node), "Service": serviceDatum(e.Service.serviceJSON), "Checks": checks}
 }

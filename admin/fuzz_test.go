@@ -63,7 +63,7 @@ func FuzzFilter(f *testing.F) {
 	f.Add(`Service.Tags contains "v1" and not (Checks.Status != passing or Service.Meta["k"] matches "^a")`)
 	entry := entryDatum(serviceEntryJSON{
 		Node:    nodeJSON{Node: "n", Meta: map[string]string{}, TaggedAddresses: map[string]string{}},
-		Service: agentServiceJSON{ID: "a", Service: "s", Tags: []string{"v1"}, Meta: map[string]string{"k": "abc"}, Port: 80},
+		Service: nodeServiceJSON{serviceJSON: serviceJSON{ID: "a", Service: "s", Tags: []string{"v1"}, Meta: map[string]string{"k": "abc"}, Port: 80}},
 		Checks:  []checkJSON{{CheckID: "c", Status: "passing", ServiceTags: []string{}}},
 	})
 	f.Fuzz(func(t *testing.T, expr string) {

@@ -74,9 +74,9 @@ func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap := a.block(w, r, q, watchSnapshot, nil)
+	snap := a.blockIndex(w, r, q, watchSnapshot)
 	var ins []*store.Instance
-	if !q.nodeMeta {
+	if q.selectsNode() {
 		ins = snap.Instances()
 	}
 	if state == "any" {

@@ -10,17 +10,19 @@ import (
 
 // query holds the parameters real clients send on reads. Those that
 // cannot change an answer on one node (stale, consistent, cached, near,
-// ns, partition, peer) are accepted and ignored.
+// ns, partition, sameness-group) are accepted and ignored.
 type query struct {
-	index uint64
-	wait  time.Duration // 0: default
-	hash  string
-	// hashSet is true when ?hash= was sent, even empty.
-	hashSet  bool
-	tags     []string
-	passing  bool
-	nodeMeta bool // any ?node-meta=; our node has no meta, so it matches nothing
-	filter   string
+	index   uint64
+	wait    time.Duration // 0: default
+	hash    string
+	tags    []string
+	passing bool
+	// nodeMeta holds the ?node-meta=key:value filters, which the node's
+	// meta must all satisfy.
+	nodeMeta map[string]string
+	// peer is ?peer=, a cluster peer to read imported services from.
+	peer   string
+	filter string
 }
 
 // parseQuery reads and checks the read parameters of r.
@@ -41,7 +43,7 @@ func parseQuery(r *http.Request) (*query, error) {
 		}
 		q.wait = d
 	}
-	q.hash, q.hashSet = v.Get("hash"), v.Has("hash")
+	q.hash = v.Get("hash")
 	if v.Has("stale") && v.Has("consistent") {
 		return nil, badRequest("stale and consistent: cannot specify ?stale with ?consistent, conflicting semantics")
 	}
@@ -50,8 +52,32 @@ func parseQuery(r *http.Request) (*query, error) {
 		return nil, err
 	}
 	q.passing = passing
-	q.nodeMeta = len(v["node-meta"]) > 0
+	for _, pair := range v["node-meta"] {
+		if q.nodeMeta == nil {
+			q.nodeMeta = map[string]string{}
+		}
+		k, val, _ := strings.Cut(pair, ":")
+		q.nodeMeta[k] = val
+	}
+	q.peer = v.Get("peer")
 	return q, nil
+}
+
+// selectsNode reports whether beacon's one node is in the query's scope:
+// every ?node-meta= pair is in its meta (as Consul's
+// structs.SatisfiesMetaFilters requires), and no ?peer= names a cluster
+// peer, of which beacon has none. Outside that scope every read is empty.
+func (q *query) selectsNode() bool {
+	if q.peer != "" {
+		return false
+	}
+	m := nodeMeta()
+	for k, v := range q.nodeMeta {
+		if got, ok := m[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
 }
 
 // parseWait reads ?wait: a Go duration such as "30s" or "30000ms" (what
