@@ -22,6 +22,9 @@ type route struct {
 	open bool
 	// dc routes answer 404 for a ?dc= other than ours.
 	dc bool
+	// cacheable routes are those Consul's agent can answer from its
+	// cache; with ?cached they say so in X-Cache.
+	cacheable bool
 }
 
 // writeTimeout bounds writing a response that does not block; blocking
@@ -43,11 +46,11 @@ func (a *API) table() []route {
 		{pattern: "PUT /v1/agent/check/warn/{id}", h: a.checkMark(store.Warning)},
 		{pattern: "PUT /v1/agent/check/fail/{id}", h: a.checkMark(store.Critical)},
 		{pattern: "PUT /v1/agent/check/update/{id}", h: a.checkUpdate},
-		{pattern: "GET /v1/catalog/services", h: a.catalogServices, dc: true},
-		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, dc: true},
+		{pattern: "GET /v1/catalog/services", h: a.catalogServices, dc: true, cacheable: true},
+		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, dc: true, cacheable: true},
 		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes, dc: true},
 		{pattern: "GET /v1/catalog/datacenters", h: a.catalogDatacenters},
-		{pattern: "GET /v1/health/service/{name}", h: a.healthService, dc: true},
+		{pattern: "GET /v1/health/service/{name}", h: a.healthService, dc: true, cacheable: true},
 		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks, dc: true},
 		{pattern: "GET /v1/health/state/{state}", h: a.healthState, dc: true},
 		{pattern: "GET /v1/status/leader", h: a.statusLeader, open: true},
@@ -158,6 +161,10 @@ func (a *API) wrap(rt route) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(writeTimeout))
 		a.commonHeaders(sw)
+		if rt.cacheable && r.URL.Query().Has("cached") {
+			// beacon answers from its live state: never a cache hit.
+			sw.Header().Set("X-Cache", "MISS")
+		}
 		err := a.admit(r, rt)
 		if err == nil {
 			err = rt.h(sw, r)

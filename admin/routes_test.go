@@ -128,3 +128,27 @@ func TestErrorCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestCachedHeader: with ?cached, the reads Consul's agent can serve from
+// its cache (catalog/services, catalog/service, health/service) say
+// whether they did, in X-Cache (agent/http.go setCacheMeta). beacon
+// always answers from its live state, which is a miss: fresh data.
+func TestCachedHeader(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	cases := []struct {
+		path, want string
+	}{
+		{"/v1/catalog/services?cached", "MISS"},
+		{"/v1/catalog/service/web?cached", "MISS"},
+		{"/v1/health/service/web?cached&stale", "MISS"},
+		{"/v1/health/service/web", ""},
+		{"/v1/health/checks/web?cached", ""},
+		{"/v1/catalog/nodes?cached", ""},
+	}
+	for _, c := range cases {
+		if got := e.must(200, "GET", c.path, "").header.Get("X-Cache"); got != c.want {
+			t.Errorf("%s: X-Cache = %q, want %q", c.path, got, c.want)
+		}
+	}
+}
