@@ -35,7 +35,7 @@ type outcome struct {
 	Runs    []*perfResult // full-rate runs, one per round
 	Best    *perfResult   // the full-rate run with the most queries/s
 	Half    *perfResult   // the run at half of Best's rate, with per-query latencies
-	HalfQPS int
+	HalfQPS int           // the rate of Half: half of Best's, or -latency-qps
 	P99     time.Duration // of Half
 }
 
@@ -62,6 +62,9 @@ func (h *harness) measure(ctx context.Context) (*report, error) {
 		for _, t := range turnOrder(h.targets, i) {
 			o := rep.outcome(t.name, r)
 			o.HalfQPS = max(int(o.Best.QPS/2), 1)
+			if h.cfg.LatencyQPS > 0 {
+				o.HalfQPS = h.cfg.LatencyQPS
+			}
 			res, err := h.load(ctx, rep, t, r, o.HalfQPS)
 			if err != nil {
 				return rep, err

@@ -29,6 +29,7 @@ type config struct {
 	Beacon          string        // beacon binary; built from this module when empty
 	Duration        time.Duration // each dnsperf run at full rate
 	LatencyDuration time.Duration // each dnsperf run at half rate, for p99; 0 skips them
+	LatencyQPS      int           // rate of those runs; 0 for half of each server's full rate
 	Rounds          int           // full-rate runs per server and row; the best counts
 	Timeout         time.Duration // dnsperf -t
 	Clients         int           // dnsperf -c
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&cfg.Beacon, "beacon", "", "beacon binary `path` (default: go build "+beaconPackage+")")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "length of each full-rate dnsperf run (dnsperf -l)")
 	fs.DurationVar(&cfg.LatencyDuration, "latency-duration", 5*time.Second, "length of each half-rate run that measures p99 latency; 0 skips them")
+	fs.IntVar(&cfg.LatencyQPS, "latency-qps", 0, "rate of the latency runs, the same for every server; 0 for half of each server's own full rate")
 	fs.DurationVar(&cfg.Timeout, "timeout", 2*time.Second, "dnsperf -t: a query unanswered this long counts as lost (and frees its slot)")
 	fs.IntVar(&cfg.Rounds, "rounds", 1, "full-rate runs per server and row, alternating servers; the best of them is reported")
 	fs.IntVar(&cfg.Clients, "clients", 20, "dnsperf -c: simulated clients (UDP sockets or TCP connections)")
@@ -80,6 +82,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		return nil, errors.New("-rounds must be 1 to 10")
 	case cfg.Services < 1 || cfg.Services > 1000 || cfg.Instances < 1 || cfg.Instances > 20:
 		return nil, errors.New("-services must be 1 to 1000 and -instances 1 to 20")
+	case cfg.LatencyQPS < 0:
+		return nil, errors.New("-latency-qps must not be negative")
 	case cfg.Clients < 1 || cfg.Outstanding < 1:
 		return nil, errors.New("-clients and -outstanding must be positive")
 	case cfg.Nice < -20 || cfg.Nice > 19:
