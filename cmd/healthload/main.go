@@ -84,15 +84,25 @@ func (c *countingStore) SetCheckStatus(id string, s store.Status, out string) er
 	return c.Store.SetCheckStatus(id, s, out)
 }
 
-// run does the whole measurement and reports whether every target was met.
+// run does the whole measurement, prints the report and tells whether
+// every target was met.
 func run(o options) (bool, error) {
+	r, err := measure(o)
+	if err != nil {
+		return false, err
+	}
+	return r.print(os.Stdout), nil
+}
+
+// measure does the whole measurement.
+func measure(o options) (*report, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration+time.Minute)
 	defer cancel()
-	r := report{opts: o, cmd: strings.Join(os.Args, " "), loadStart: loadAverage()}
+	r := &report{opts: o, cmd: strings.Join(os.Args, " "), loadStart: loadAverage()}
 
 	addrs, targetCPU, stopTargets, err := startTargets(ctx, o)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var stopTargetsOnce sync.Once
 	targetsDown := func() { stopTargetsOnce.Do(func() { r.conns = stopTargets() }) }
@@ -101,14 +111,14 @@ func run(o options) (bool, error) {
 	dir := o.dir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "healthload-"); err != nil {
-			return false, err
+			return nil, err
 		}
 		defer os.RemoveAll(dir)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	st, err := store.Open(store.Options{Dir: dir, NodeName: "healthload", Logger: logger})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer st.Close()
 	cs := &countingStore{Store: st}
@@ -127,11 +137,11 @@ func run(o options) (bool, error) {
 
 	begin := time.Now()
 	if err := registerAll(st, o, addrs); err != nil {
-		return false, err
+		return nil, err
 	}
 	r.registered = time.Since(begin)
 	if r.allPassing, err = waitAllPassing(ctx, st, o.instances, begin, o.duration); err != nil {
-		return false, err
+		return nil, err
 	}
 
 	// Steady state: from the warmup (and all passing) to the end.
@@ -140,7 +150,7 @@ func run(o options) (bool, error) {
 	w0, cpu0, tcpu0, t0 := cs.writes.Load(), cpuSelf(), targetCPU(), time.Now()
 	stopProfile, err := startProfile(o.cpuprofile)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	var samples sampler
 	for time.Now().Before(begin.Add(o.duration)) {
@@ -150,7 +160,7 @@ func run(o options) (bool, error) {
 	samples.take()
 	stopProfile()
 	if err := writeHeapProfile(o.memprofile); err != nil {
-		return false, err
+		return nil, err
 	}
 	r.window = time.Since(t0)
 	r.cpu = (cpuSelf() - cpu0) / r.window.Seconds()
@@ -167,7 +177,7 @@ func run(o options) (bool, error) {
 	r.durations = durationQuantiles(reg)
 	schedDown()
 	targetsDown()
-	return r.print(os.Stdout), nil
+	return r, nil
 }
 
 // startProfile starts a CPU profile into path, if set.
