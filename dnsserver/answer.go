@@ -55,7 +55,7 @@ type meta struct {
 // and no clock; EDNS and truncation are left to finish.
 func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.Msg, meta) {
 	if err := checkRequest(req); err != nil {
-		return z.refusal(req, rcodeOf(err)), meta{}
+		return refusal(req, rcodeOf(err)), meta{}
 	}
 	q := req.Question[0]
 	l := &lookup{

@@ -48,10 +48,11 @@ func (e edns) limit(tcp bool) int {
 	return dns.MinMsgSize
 }
 
-// finish makes m fit the client, in one place for every reply: it echoes
-// an OPT record only when the query had one, with the DO bit as asked
-// (RFC 3225), then truncates to the client's limit with TC set, keeping
-// the whole records that fit.
+// finish makes m fit the client, in one place for every reply, whatever
+// its rcode and wherever it came from: it gives it an OPT record exactly
+// when the query had one (RFC 6891 section 6.1.1), with the DO bit as
+// asked (RFC 3225), then truncates to the client's limit with TC set,
+// keeping the whole records that fit.
 func finish(m *dns.Msg, e edns, tcp bool) {
 	if e.present {
 		m.SetEdns0(advertisedSize, e.do)
@@ -63,11 +64,14 @@ func finish(m *dns.Msg, e edns, tcp bool) {
 	m.Compress = true
 }
 
-// badVersion answers a query whose OPT version beacon does not speak with
-// BADVERS and an OPT of version 0 (RFC 6891 section 6.1.3).
-func badVersion(req *dns.Msg, e edns) *dns.Msg {
-	m := base(req)
-	m.Rcode = dns.RcodeBadVers
-	m.SetEdns0(advertisedSize, e.do)
-	return m
+// dropOPT removes OPT records from a recursor's reply: its OPT speaks
+// for the recursor, and finish gives the client beacon's.
+func dropOPT(rrs []dns.RR) []dns.RR {
+	out := rrs[:0]
+	for _, rr := range rrs {
+		if rr.Header().Rrtype != dns.TypeOPT {
+			out = append(out, rr)
+		}
+	}
+	return out
 }

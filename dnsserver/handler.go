@@ -81,7 +81,7 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 	wire, err := m.PackBuffer((*bp)[:cap(*bp)])
 	if err != nil {
 		h.log.Error("cannot pack DNS reply", "question", req.Question, "err", err)
-		m = servfail(req)
+		m = servfail(req, isTCP(w))
 		wire, _ = m.PackBuffer((*bp)[:cap(*bp)])
 	}
 	typ, rc := typeOf(req), rcodeIndex(m.Rcode)
@@ -107,22 +107,30 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 // finish; for names outside the zone meta.forward says a recursor may
 // answer instead.
 func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*dns.Msg, meta) {
+	var m *dns.Msg
+	var mt meta
 	switch {
 	case e.multiple:
-		return h.z.refusal(req, dns.RcodeFormatError), meta{}
+		m = refusal(req, rcodeOf(errFormat))
 	case e.present && e.version != 0:
-		return badVersion(req, e), meta{}
+		m = refusal(req, rcodeOf(errBadVersion))
+	default:
+		m, mt = h.z.answer(req, snap, h.now())
 	}
-	m, mt := h.z.answer(req, snap, h.now())
 	finish(m, e, tcp)
 	return m, mt
 }
 
-// forward answers from the recursors, cut to the client's limit.
+// forward answers from the recursors, finished like beacon's own
+// replies.
 func (h *handler) forward(w dns.ResponseWriter, req *dns.Msg, e edns, tcp bool, start time.Time) {
 	defer h.recoverPanic(w, req, start)
-	m := h.fwd.forward(req)
-	m.Truncate(e.limit(tcp))
+	m, err := h.fwd.forward(req)
+	if err != nil {
+		m = refusal(req, rcodeOf(err))
+	}
+	m.Extra = dropOPT(m.Extra)
+	finish(m, e, tcp)
 	h.write(w, req, m, &meta{}, cacheKey{}, start)
 }
 
@@ -176,7 +184,7 @@ func (h *handler) recoverPanic(w dns.ResponseWriter, req *dns.Msg, start time.Ti
 			h.log.Error("panic while answering SERVFAIL", "panic", p)
 		}
 	}()
-	if err := w.WriteMsg(servfail(req)); err != nil {
+	if err := w.WriteMsg(servfail(req, isTCP(w))); err != nil {
 		h.log.Debug("cannot write DNS reply", "err", err)
 	}
 	h.met.done(typeOf(req), rcodeIndex(dns.RcodeServerFailure), start)

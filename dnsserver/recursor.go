@@ -43,14 +43,14 @@ func newForwarder(addrs []string, timeout time.Duration, log *slog.Logger) *forw
 }
 
 // forward returns the first usable reply, with the client's ID, or
-// SERVFAIL when every recursor fails.
-func (f *forwarder) forward(req *dns.Msg) *dns.Msg {
+// errNoRecursor when every recursor fails.
+func (f *forwarder) forward(req *dns.Msg) (*dns.Msg, error) {
 	select {
 	case f.sem <- struct{}{}:
 		defer func() { <-f.sem }()
 	default:
 		f.log.Warn("too many forwarded DNS queries in flight; answering SERVFAIL", "limit", maxForwards)
-		return servfail(req)
+		return nil, errNoRecursor
 	}
 	q := req.Copy()
 	for _, addr := range f.addrs {
@@ -64,9 +64,9 @@ func (f *forwarder) forward(req *dns.Msg) *dns.Msg {
 			continue
 		}
 		r.Id = req.Id
-		return r
+		return r, nil
 	}
-	return servfail(req)
+	return nil, errNoRecursor
 }
 
 // exchange asks one recursor, with a fresh random ID each time so replies
@@ -92,10 +92,4 @@ func (f *forwarder) exchangeWith(c *dns.Client, q *dns.Msg, addr string) (*dns.M
 	defer context.AfterFunc(f.ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })()
 	r, _, err := c.ExchangeWithConnContext(f.ctx, q, conn)
 	return r, err
-}
-
-func servfail(req *dns.Msg) *dns.Msg {
-	m := base(req)
-	m.Rcode = dns.RcodeServerFailure
-	return m
 }

@@ -195,3 +195,62 @@ func TestStartErrors(t *testing.T) {
 		t.Errorf("Serving() = %v for a running server", f.srv.Serving())
 	}
 }
+
+// withOPT answers like h, then gives the reply an OPT record whether or
+// not the query had one, with a cookie option, as a careless upstream may.
+func withOPT(h dns.HandlerFunc) dns.HandlerFunc {
+	return func(w dns.ResponseWriter, r *dns.Msg) {
+		h(&optWriter{w}, r)
+	}
+}
+
+type optWriter struct{ dns.ResponseWriter }
+
+func (w *optWriter) WriteMsg(m *dns.Msg) error {
+	if m.IsEdns0() == nil {
+		m.SetEdns0(1400, false)
+	}
+	opt := m.IsEdns0()
+	opt.Option = append(opt.Option, &dns.EDNS0_COOKIE{Code: dns.EDNS0COOKIE, Cookie: "0102030405060708a1a2a3a4a5a6a7a8"})
+	return w.ResponseWriter.WriteMsg(m)
+}
+
+// TestForwardedEDNS checks that a forwarded reply has an OPT record
+// exactly when the client's query had one (RFC 6891 section 6.1.1), with
+// the client's DO bit, whatever the recursor sent or whether any answered.
+func TestForwardedEDNS(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		up    []string
+		rcode int
+	}{
+		{"recursor without EDNS", []string{upstream(t, rcodeOnly(dns.RcodeNameError))}, dns.RcodeNameError},
+		{"recursor adding OPT", []string{upstream(t, withOPT(answerA("192.0.2.1", false)))}, dns.RcodeSuccess},
+		{"every recursor fails", []string{upstream(t, rcodeOnly(dns.RcodeServerFailure))}, dns.RcodeServerFailure},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, func(cfg *Config) { cfg.Recursors = c.up; cfg.RecursorTimeout = 300 * time.Millisecond })
+			for _, tr := range transports {
+				for _, do := range []bool{false, true} {
+					for _, edns := range []bool{false, true} {
+						q := new(dns.Msg).SetQuestion("x.example.", dns.TypeA)
+						if edns {
+							q.SetEdns0(1232, do)
+						}
+						r := tr.do(t, f, q)
+						if r.Rcode != c.rcode {
+							t.Fatalf("over %s: rcode %s, want %s", tr.name, dns.RcodeToString[r.Rcode], dns.RcodeToString[c.rcode])
+						}
+						opt := r.IsEdns0()
+						if (opt != nil) != edns {
+							t.Errorf("over %s: reply OPT %v, query had OPT: %v", tr.name, opt, edns)
+						}
+						if opt != nil && (opt.Do() != do || opt.Version() != 0 || len(opt.Option) != 0) {
+							t.Errorf("over %s: reply OPT %v, want version 0, DO=%v, no options", tr.name, opt, do)
+						}
+					}
+				}
+			}
+		})
+	}
+}

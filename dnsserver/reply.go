@@ -22,6 +22,12 @@ var (
 	// errFormat: a request without exactly one question, or with more than
 	// one OPT record (RFC 6891 section 6.1.1).
 	errFormat = errors.New("malformed request")
+	// errBadVersion: an OPT record of an EDNS version other than 0 (RFC
+	// 6891 section 6.1.3).
+	errBadVersion = errors.New("unsupported EDNS version")
+	// errNoRecursor: every recursor failed or answered SERVFAIL, or too
+	// many forwarded queries are in flight.
+	errNoRecursor = errors.New("no recursor answered")
 )
 
 // rcodeOf maps a lookup outcome to its rcode.
@@ -37,6 +43,8 @@ func rcodeOf(err error) int {
 		return dns.RcodeNotImplemented
 	case errors.Is(err, errFormat):
 		return dns.RcodeFormatError
+	case errors.Is(err, errBadVersion):
+		return dns.RcodeBadVers
 	}
 	return dns.RcodeServerFailure
 }
@@ -62,7 +70,7 @@ func (z *zone) reply(req *dns.Msg, r records, err error, serial uint32) *dns.Msg
 	case errors.Is(err, errNXDomain):
 		return z.nxdomain(req, serial)
 	default:
-		return z.refusal(req, rc)
+		return refusal(req, rc)
 	}
 }
 
@@ -100,11 +108,19 @@ func (z *zone) nxdomain(req *dns.Msg, serial uint32) *dns.Msg {
 	return m
 }
 
-// refusal answers with rcode and nothing else: REFUSED, NOTIMP, FORMERR
-// or SERVFAIL.
-func (z *zone) refusal(req *dns.Msg, rcode int) *dns.Msg {
+// refusal answers with rcode and nothing else: REFUSED, NOTIMP, FORMERR,
+// BADVERS or SERVFAIL.
+func refusal(req *dns.Msg, rcode int) *dns.Msg {
 	m := base(req)
 	m.Rcode = rcode
+	return m
+}
+
+// servfail is SERVFAIL for a request the server failed to answer (a
+// panic, a reply that would not pack), finished like every other reply.
+func servfail(req *dns.Msg, tcp bool) *dns.Msg {
+	m := refusal(req, dns.RcodeServerFailure)
+	finish(m, parseEDNS(req), tcp)
 	return m
 }
 

@@ -50,19 +50,29 @@ func TestPanicRecovery(t *testing.T) {
 		if network == "tcp" {
 			addr = srv.TCPAddr()
 		}
-		src.armed.Store(true)
-		q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
-		r := exchange(t, network, addr, q)
-		if r.Rcode != dns.RcodeServerFailure || r.Id != q.Id {
-			t.Errorf("%s: rcode %s, want SERVFAIL", network, dns.RcodeToString[r.Rcode])
+		for _, withOPT := range []bool{false, true} {
+			src.armed.Store(true)
+			q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
+			if withOPT {
+				q.SetEdns0(1232, true)
+			}
+			r := exchange(t, network, addr, q)
+			if r.Rcode != dns.RcodeServerFailure || r.Id != q.Id {
+				t.Errorf("%s: rcode %s, want SERVFAIL", network, dns.RcodeToString[r.Rcode])
+			}
+			// RFC 6891 section 6.1.1: OPT in the reply exactly when the
+			// query had one, whatever the rcode.
+			if opt := r.IsEdns0(); (opt != nil) != withOPT || (opt != nil && !opt.Do()) {
+				t.Errorf("%s: SERVFAIL has OPT %v, query had OPT %v with DO", network, opt, withOPT)
+			}
 		}
-		r = exchange(t, network, addr, new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA))
+		r := exchange(t, network, addr, new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA))
 		if r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
 			t.Errorf("%s after a panic: %v", network, r)
 		}
 	}
-	if got := testutil.ToFloat64(srv.h.met.panics); got != 2 {
-		t.Errorf("panics counted %v, want 2", got)
+	if got := testutil.ToFloat64(srv.h.met.panics); got != 4 {
+		t.Errorf("panics counted %v, want 4", got)
 	}
 	if err := srv.Serving(); err != nil {
 		t.Errorf("Serving after panics: %v", err)
