@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -102,7 +103,9 @@ func decodeWeights(o *object) (*store.Weights, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := &store.Weights{Passing: 1, Warning: 1}
+	// A field left out is 0, as when Consul decodes into structs.Weights;
+	// Weights.Passing 0 is then refused, as Consul refuses it.
+	out := &store.Weights{}
 	for _, p := range []struct {
 		name string
 		dst  *int
@@ -179,13 +182,20 @@ func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unkno
 			objs = append(objs, c)
 		}
 	}
-	for _, c := range objs {
+	for i, c := range objs {
 		spec, err := decodeCheck(c)
 		if err != nil {
 			return nil, false, nil, err
 		}
-		specs = append(specs, spec)
 		unknown = append(unknown, c.unknown()...)
+		if i == 0 && single && reflect.ValueOf(spec).IsZero() {
+			// A Check that decodes to nothing is no check, as in Consul's
+			// ServiceDefinition.CheckTypes; an empty one in Checks is
+			// refused there and here.
+			single = false
+			continue
+		}
+		specs = append(specs, spec)
 	}
 	return specs, single, unknown, nil
 }

@@ -50,6 +50,14 @@ func TestRegisterDecoding(t *testing.T) {
 				checks: map[string]store.Check{"service:a5": {Kind: store.KindTTL, TTL: 30 * time.Second}}}},
 		{"ID defaults to the name", `{"Name":"Solo","Port":1}`,
 			want{id: "solo", name: "solo", addr: "127.0.0.1", port: 1, weights: store.Weights{Passing: 1, Warning: 1}}},
+		// Consul's ServiceDefinition.CheckTypes skips a Check that is empty.
+		{"empty Check is no check", `{"ID":"a6","Name":"api","Check":{}}`,
+			want{id: "a6", name: "api", addr: "127.0.0.1", weights: store.Weights{Passing: 1, Warning: 1}}},
+		{"Check of zero values is no check", `{"ID":"a7","Name":"api","Check":{"CheckID":"","Status":"","TLSSkipVerify":false,"Interval":"","Unknown":1}}`,
+			want{id: "a7", name: "api", addr: "127.0.0.1", weights: store.Weights{Passing: 1, Warning: 1}}},
+		// Weights decode as Consul's structs.Weights: a field left out is 0.
+		{"Weights without Warning", `{"ID":"a8","Name":"api","Weights":{"Passing":3}}`,
+			want{id: "a8", name: "api", addr: "127.0.0.1", weights: store.Weights{Passing: 3, Warning: 0}}},
 		{"Go client nulls and defaults", `{"Name":"gc","ID":"gc1","Check":null,"Checks":null,"Tags":null,"Meta":null,"Weights":null,"EnableTagOverride":false,"Kind":"","TaggedAddresses":{"lan":{"Address":"1.2.3.4","Port":1}}}`,
 			want{id: "gc1", name: "gc", addr: "127.0.0.1", weights: store.Weights{Passing: 1, Warning: 1}}},
 	}
@@ -148,6 +156,10 @@ func TestRegisterMalformed(t *testing.T) {
 		{"meta value too long", `{"Name":"web","Meta":{"k":"` + strings.Repeat("v", 513) + `"}}`, 400, "Meta"},
 		{"negative weight", `{"Name":"web","Weights":{"Passing":-1,"Warning":1}}`, 400, "Weights.Passing"},
 		{"negative warning weight", `{"Name":"web","Weights":{"Passing":1,"Warning":-3}}`, 400, "Weights.Warning"},
+		{"weights empty", `{"Name":"web","Weights":{}}`, 400, "Weights.Passing"},
+		{"weights without Passing", `{"Name":"web","Weights":{"Warning":2}}`, 400, "Weights.Passing"},
+		{"empty check in Checks", `{"Name":"web","Checks":[{}]}`, 400, "Checks[0]"},
+		{"check with only an empty Header", `{"Name":"web","Check":{"Header":{}}}`, 400, "Check"},
 		{"weights wrong type", `{"Name":"web","Weights":[1,1]}`, 400, "Weights"},
 		{"check wrong type", `{"Name":"web","Check":"ttl"}`, 400, "Check"},
 		{"checks wrong type", `{"Name":"web","Checks":{"TTL":"10s"}}`, 400, "Checks"},
