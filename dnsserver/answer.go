@@ -69,11 +69,11 @@ func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.M
 	}
 	rc := rcodeOf(err)
 	if err != nil && (rc == dns.RcodeSuccess || rc == dns.RcodeNameError) {
-		// The SOA's serial and which names exist both follow the
-		// catalog.
-		l.m.dep.readCatalog(snap)
+		// Negative answers carry the SOA, whose serial follows every
+		// change.
+		l.m.dep.readIndex(snap)
 	}
-	m := z.reply(req, r, err, uint32(snap.CatalogIndex()))
+	m := z.reply(req, r, err, serialOf(snap))
 	if r.shuffle {
 		shuffleRRs(m.Answer, r.weights)
 		l.m.weights, l.m.shuffle = r.weights, true

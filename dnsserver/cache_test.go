@@ -16,7 +16,7 @@ import (
 func TestCacheInvalidation(t *testing.T) {
 	f := newFixture(t, nil)
 	seed(t, f)
-	serial := func() uint32 { return uint32(f.st.Snapshot().CatalogIndex()) }
+	serial := func() uint32 { return uint32(f.st.Snapshot().Index()) }
 	soa := func() []string {
 		return []string{"service.local. 5 IN SOA ns.service.local. hostmaster.service.local. " + strconv.Itoa(int(serial())) + " 3600 600 86400 5"}
 	}

@@ -173,10 +173,10 @@ func (l *lookup) answerExisting() (records, error) {
 // answerApex gives the zone's SOA and NS, with the server's address as
 // glue for the NS target, so forwarders and stub zones can point at it.
 func (l *lookup) answerApex() (records, error) {
-	l.m.dep.readCatalog(l.snap)
 	switch l.qtype {
 	case dns.TypeSOA:
-		return records{answer: []dns.RR{l.z.soa(uint32(l.snap.CatalogIndex()))}}, nil
+		l.m.dep.readIndex(l.snap)
+		return records{answer: []dns.RR{l.z.soa(serialOf(l.snap))}}, nil
 	case dns.TypeNS:
 		return records{
 			answer: []dns.RR{&dns.NS{Hdr: hdr(l.qname, dns.TypeNS, l.z.posTTL), Ns: l.z.nsName}},

@@ -4,6 +4,8 @@ import (
 	"errors"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/store"
 )
 
 // Outcomes of a lookup other than an answer. rcodeOf maps them to rcodes,
@@ -124,9 +126,15 @@ func servfail(req *dns.Msg, tcp bool) *dns.Msg {
 	return m
 }
 
-// soa is the zone's SOA. Its serial follows the store's catalog index;
-// refresh, retry and expire are Consul's; TTL and minimum are the
-// negative TTL.
+// serialOf is the zone's SOA serial in snap: the store's change index,
+// which grows with every registration, deregistration and health change
+// and never goes back, also across restarts. So the serial grows whenever
+// the zone's data may have changed (RFC 1035 section 3.3.13); it wraps in
+// serial number arithmetic (RFC 1982).
+func serialOf(snap *store.Snapshot) uint32 { return uint32(snap.Index()) }
+
+// soa is the zone's SOA with the given serial; refresh, retry and expire
+// are Consul's; TTL and minimum are the negative TTL.
 func (z *zone) soa(serial uint32) dns.RR {
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: z.origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: z.negTTL},

@@ -146,7 +146,7 @@ func testGarbage(t *testing.T, readers int) {
 		conn.Close()
 	}
 
-	serial := uint32(f.st.Snapshot().CatalogIndex())
+	serial := uint32(f.st.Snapshot().Index())
 	for _, c := range zoneCases(serial)[:12] {
 		for _, tr := range transports[1:] {
 			q := c.Msg()

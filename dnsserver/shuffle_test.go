@@ -15,7 +15,7 @@ import (
 func TestShuffleFromCache(t *testing.T) {
 	f := newFixture(t, nil)
 	seed(t, f)
-	serial := uint32(f.st.Snapshot().CatalogIndex())
+	serial := uint32(f.st.Snapshot().Index())
 	var srv Case
 	for _, c := range zoneCases(serial) {
 		if c.Qname == "web.service.local." && c.Qtype == dns.TypeSRV {

@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -151,7 +152,7 @@ func TestZone(t *testing.T) {
 				t.Fatalf("batched UDP: %v", got)
 			}
 			seed(t, f)
-			serial := uint32(f.st.Snapshot().CatalogIndex())
+			serial := uint32(f.st.Snapshot().Index())
 			for _, tr := range transports {
 				t.Run(tr.name, func(t *testing.T) {
 					for _, c := range zoneCases(serial) {
@@ -175,7 +176,7 @@ func TestAnswerCore(t *testing.T) {
 	seed(t, f)
 	snap := f.st.Snapshot()
 	z := f.srv.h.z
-	for _, c := range zoneCases(uint32(snap.CatalogIndex())) {
+	for _, c := range zoneCases(uint32(snap.Index())) {
 		t.Run(c.String(), func(t *testing.T) {
 			q := c.Msg()
 			m, _ := z.answer(q, snap, f.clk.Now())
@@ -246,5 +247,74 @@ func TestParseQuery(t *testing.T) {
 		if got := parseQuery(name, origin); got != want {
 			t.Errorf("parseQuery(%q) = %+v, want %+v", name, got, want)
 		}
+	}
+}
+
+// TestSOASerial checks that the SOA serial grows with every change to the
+// zone's data (RFC 1035 section 3.3.13), not only to its names, in
+// answers to SOA and in negative answers alike, and never goes back
+// across a restart.
+func TestSOASerial(t *testing.T) {
+	dir := t.TempDir()
+	var last uint32
+	for run := range 2 {
+		st, err := store.Open(store.Options{Dir: dir, NodeName: "node1", Logger: quiet})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := New(Config{Addr: "127.0.0.1:0", Logger: quiet}, st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		serials := func() (soa, neg uint32) {
+			t.Helper()
+			r := exchange(t, "udp", srv.UDPAddr(), new(dns.Msg).SetQuestion("service.local.", dns.TypeSOA))
+			n := exchange(t, "udp", srv.UDPAddr(), new(dns.Msg).SetQuestion("nope.service.local.", dns.TypeA))
+			if len(r.Answer) != 1 || len(n.Ns) != 1 {
+				t.Fatalf("SOA answer %v, NXDOMAIN authority %v", r.Answer, n.Ns)
+			}
+			return r.Answer[0].(*dns.SOA).Serial, n.Ns[0].(*dns.SOA).Serial
+		}
+		check := func(what string) {
+			t.Helper()
+			soa, neg := serials()
+			if soa != neg || soa <= last {
+				t.Errorf("run %d, %s: SOA serial %d, in NXDOMAIN %d; want equal and above %d", run, what, soa, neg, last)
+			}
+			last = soa
+		}
+		steps := []struct {
+			what string
+			do   func() error
+		}{
+			{"a new service", func() error {
+				_, err := st.Register(store.Registration{ID: fmt.Sprint("a", run), Name: fmt.Sprint("web", run), Address: "10.0.0.5", Port: 1, Tags: []string{"v1"}})
+				return err
+			}},
+			{"another instance, same tags", func() error {
+				_, err := st.Register(store.Registration{ID: fmt.Sprint("b", run), Name: fmt.Sprint("web", run), Address: "10.0.0.6", Port: 1, Tags: []string{"v1"}})
+				return err
+			}},
+			{"a health change", func() error { return st.SetMaintenance(fmt.Sprint("b", run), true, "") }},
+			{"a deregistration", func() error { return st.Deregister(fmt.Sprint("b", run)) }},
+		}
+		if run == 0 {
+			serials() // fill the cache
+		} else {
+			check("a restart")
+		}
+		for _, s := range steps {
+			if err := s.do(); err != nil {
+				t.Fatal(err)
+			}
+			check(s.what)
+		}
+		if err := srv.Shutdown(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
 	}
 }
