@@ -273,3 +273,22 @@ func TestAgentChecksAndTTL(t *testing.T) {
 		t.Errorf("check still present after deregister")
 	}
 }
+
+// TestTTLOutputTruncated: a TTL report's output over 4 KiB is cut as
+// Consul's CheckTTL.SetStatus cuts it, with a note of what was kept, by
+// every form of report.
+func TestTTLOutputTruncated(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	long := strings.Repeat("x", 5000)
+	want := strings.Repeat("x", 4096) + " ... (captured 4096 of 5000 bytes)"
+	for _, r := range []struct{ name, path, body string }{
+		{"update", "/v1/agent/check/update/service:web2", `{"Status":"warning","Output":"` + long + `"}`},
+		{"pass", "/v1/agent/check/pass/service:web2?note=" + long, ""},
+	} {
+		e.must(200, "PUT", r.path, r.body)
+		if c, _ := e.st.Snapshot().Check("service:web2"); c.Output != want {
+			t.Errorf("%s: output of %d bytes ending %q", r.name, len(c.Output), c.Output[max(0, len(c.Output)-40):])
+		}
+	}
+}
