@@ -52,17 +52,13 @@ func (g growthResult) Complete() bool { return g.Res.N >= g.Target }
 
 // growth is phase 2 on s, which must start empty for the figures to mean
 // growth from zero (with -addr it grows from whatever is there).
-func (b *bench) growth(ctx context.Context, s *server) (growthResult, error) {
+func (b *bench) growth(ctx context.Context, s *server, tag string) (growthResult, error) {
 	cfg := b.cfg
 	c := newClient(s.Addr, cfg.growClients+2)
 	defer c.close()
-	prefix := b.run + "g-"
+	prefix := b.run + tag
 	l := load{prefix: prefix, services: serviceNames(prefix, cfg.growServices), clients: cfg.growClients,
 		count: cfg.instances, until: time.Now().Add(cfg.growTimeout), step: cfg.step}
-	if err := b.waitQuiet(ctx, s.PID, "phase 2"); err != nil {
-		return growthResult{}, err
-	}
-	l.until = time.Now().Add(cfg.growTimeout)
 	meter := startCPUMeter(s.PID)
 	res, err := runLoad(ctx, c, l)
 	if err != nil {
@@ -88,3 +84,36 @@ func (b *bench) growth(ctx context.Context, s *server) (growthResult, error) {
 
 // mb is bytes in MB (10^6), as RSS figures are usually quoted.
 func mb(b uint64) float64 { return float64(b) / 1e6 }
+
+// loaded is phase 2, each attempt on a fresh beacon, then (with phase 3)
+// the watcher rounds on the last beacon, which holds the same catalog as
+// the attempt kept.
+func (b *bench) loaded(ctx context.Context, res *results) error {
+	var last *server
+	defer func() {
+		if last != nil {
+			b.release(last)
+		}
+	}()
+	g, err := measureQuietly(ctx, b, 0, "phase 2", func(attempt int) (growthResult, cpuUse, error) {
+		if last != nil {
+			b.release(last)
+			last = nil
+		}
+		s, err := b.server(ctx, fmt.Sprintf("growth-%d", attempt))
+		if err != nil {
+			return growthResult{}, cpuUse{}, err
+		}
+		last = s
+		g, err := b.growth(ctx, s, fmt.Sprintf("g%d-", attempt))
+		return g, g.Use, err
+	})
+	res.Growth = &g
+	if err != nil || !b.phase(3) {
+		return err
+	}
+	label := b.catalogLabel(fmt.Sprintf("%s instances in %s services", thousands(float64(g.Res.N)), thousands(float64(g.Services))))
+	w, err := b.watchers(ctx, last, "w1-", label)
+	res.Watch = append(res.Watch, w...)
+	return err
+}

@@ -55,6 +55,8 @@ type config struct {
 
 	quiet     float64
 	quietWait time.Duration
+	maxOthers float64
+	attempts  int
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -84,6 +86,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.fsyncs, "fsyncs", 200, "fsync probe: write+fdatasync rounds")
 	fs.Float64Var(&c.quiet, "quiet", 0.15, "before each measurement, wait until other processes use less than this share of the machine's CPU (0 to not wait)")
 	fs.DurationVar(&c.quietWait, "quiet-wait", time.Minute, "bound on each wait for -quiet")
+	fs.Float64Var(&c.maxOthers, "max-others", 0.25, "measure again when other processes used more than this share of the machine's CPU during a measurement")
+	fs.IntVar(&c.attempts, "attempts", 3, "at most this many attempts per measurement (see -max-others); the least disturbed is kept")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -101,7 +105,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		name string
 		n    int
 	}{{"-max-regs", c.maxRegs}, {"-instances", c.instances}, {"-services", c.growServices}, {"-step", c.step},
-		{"-grow-clients", c.growClients}, {"-watchers", c.watchers}, {"-fsyncs", c.fsyncs}} {
+		{"-grow-clients", c.growClients}, {"-watchers", c.watchers}, {"-fsyncs", c.fsyncs}, {"-attempts", c.attempts}} {
 		if v.n < 1 {
 			return c, fmt.Errorf("%s must be at least 1, not %d", v.name, v.n)
 		}
@@ -236,17 +240,7 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 		}
 	}
 	if b.phase(2) {
-		if err := b.withServer(ctx, "growth", func(s *server) error {
-			g, err := b.growth(ctx, s)
-			res.Growth = &g
-			if err != nil || !b.phase(3) {
-				return err
-			}
-			label := b.catalogLabel(fmt.Sprintf("%s instances in %s services", thousands(float64(g.Res.N)), thousands(float64(g.Services))))
-			w, err := b.watchers(ctx, s, "w1-", label)
-			res.Watch = append(res.Watch, w...)
-			return err
-		}); err != nil {
+		if err := b.loaded(ctx, res); err != nil {
 			return res, err
 		}
 	}

@@ -51,8 +51,9 @@ func writeReport(w io.Writer, r *results, cfg config) {
 	var b bytes.Buffer
 	e := r.Env
 	fmt.Fprintf(&b, "Measured %s with `go run ./cmd/apiload` (beacon %s, %s) on %d vCPU %s, Linux %s; "+
-		"the load generator runs on the same vCPUs. Data dir: %s. MB = 10^6 bytes.\n\n",
-		e.Date, e.Commit, e.Go, e.CPUs, e.CPU, e.Kernel, e.FS)
+		"the load generator runs on the same vCPUs. Data dir: %s. MB = 10^6 bytes. "+
+		"Each measurement waits for other processes to use under %.0f%% of the CPU (up to %v) and is repeated (up to %d attempts) if they used over %.0f%% during it; the least disturbed attempt is kept.\n\n",
+		e.Date, e.Commit, e.Go, e.CPUs, e.CPU, e.Kernel, e.FS, 100*cfg.quiet, cfg.quietWait, cfg.attempts, 100*cfg.maxOthers)
 	b.WriteString("| measure | beacon | target | result | Consul 1.14 agent, same machine |\n|---|---|---|---|---|\n")
 	for _, v := range r.verdicts() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", v.What, v.Got, v.Target, v.Result, v.Peer)
@@ -83,8 +84,8 @@ func writeReport(w io.Writer, r *results, cfg config) {
 	}
 	if len(r.Watch) > 0 {
 		fmt.Fprintf(&b, "\nBlocked watchers: each of %d clients holds GET ...?index=N&wait=5m on its own connection; once all are sent and %v more has passed, "+
-			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time is from the registration's 200 to the first byte of each watcher's answer (each is then read in full and checked) "+
-			"(a watcher answered before the 200 arrived counts as 0), and from sending the registration; beacon answers the watchers as soon as the change is committed, so its own 200 queues behind them. "+
+			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time runs to the first byte of each watcher's answer (each is then read in full and checked), from the registration's 200 "+
+			"(a watcher answered before the 200 arrived counts as 0) and from sending the registration: beacon answers the watchers as soon as the change is committed, so its own 200 queues behind them. "+
 			"CPU is used from sending the registration until the last answer (10 ms resolution for beacon).\n\n", cfg.watchers, cfg.settle)
 		b.WriteString("| catalog | endpoint | from the 200: p50 | p99 | max | answered before the 200 | from sending: p50 | p99 | max | registration round trip | CPU beacon / apiload / other processes |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, w := range r.Watch {

@@ -67,25 +67,25 @@ func (b *bench) throughputAt(ctx context.Context, n int) (throughputRow, error) 
 	if _, err := runLoad(ctx, c, warm); err != nil {
 		return throughputRow{}, fmt.Errorf("warm-up: %w", err)
 	}
-	if err := b.waitQuiet(ctx, s.PID, fmt.Sprintf("phase 1, %d clients", n)); err != nil {
-		return throughputRow{}, err
-	}
-	before, err := c.metric(ctx, commitCount)
-	if err != nil {
-		return throughputRow{}, err
-	}
-	meter := startCPUMeter(s.PID)
-	l := load{prefix: prefix, services: services, clients: n, count: b.cfg.maxRegs, until: time.Now().Add(b.cfg.duration)}
-	res, err := runLoad(ctx, c, l)
-	if err != nil {
-		return throughputRow{}, err
-	}
-	use := meter.stop(res.Elapsed)
-	after, err := c.metric(ctx, commitCount)
-	if err != nil {
-		return throughputRow{}, err
-	}
-	return throughputRow{Clients: n, Res: res, Commits: after - before, Use: use}, nil
+	return measureQuietly(ctx, b, s.PID, fmt.Sprintf("phase 1, %d clients", n), func(attempt int) (throughputRow, cpuUse, error) {
+		before, err := c.metric(ctx, commitCount)
+		if err != nil {
+			return throughputRow{}, cpuUse{}, err
+		}
+		meter := startCPUMeter(s.PID)
+		l := load{prefix: fmt.Sprintf("%sa%d-", prefix, attempt), services: services, clients: n, count: b.cfg.maxRegs,
+			until: time.Now().Add(b.cfg.duration)}
+		res, err := runLoad(ctx, c, l)
+		if err != nil {
+			return throughputRow{}, cpuUse{}, err
+		}
+		use := meter.stop(res.Elapsed)
+		after, err := c.metric(ctx, commitCount)
+		if err != nil {
+			return throughputRow{}, cpuUse{}, err
+		}
+		return throughputRow{Clients: n, Res: res, Commits: after - before, Use: use}, use, nil
+	})
 }
 
 // serviceNames are the n services of a run.

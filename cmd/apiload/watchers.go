@@ -42,7 +42,11 @@ func (b *bench) watchers(ctx context.Context, s *server, tag, catalog string) ([
 	defer c.close()
 	var out []watchRound
 	for _, kind := range []watchKind{watchHealth, watchCatalog} {
-		r, err := b.watchRound(ctx, c, kind, b.run+tag, s.PID)
+		what := fmt.Sprintf("phase 3 (%s), %s", catalog, [...]string{"health", "catalog"}[kind])
+		r, err := measureQuietly(ctx, b, s.PID, what, func(attempt int) (watchRound, cpuUse, error) {
+			r, err := b.watchRound(ctx, c, kind, fmt.Sprintf("%s%sa%d-", b.run, tag, attempt), s.PID)
+			return r, r.Use, err
+		})
 		if err != nil {
 			return out, fmt.Errorf("phase 3 (%s): %w", catalog, err)
 		}
@@ -69,9 +73,6 @@ func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefi
 		// The catalog index moves only when services or tags change.
 		trigger, name, want = prefix+"tc", prefix+"new", prefix+"new"
 	} else if err := c.register(ctx, registration(nil, prefix, 0, name)); err != nil {
-		return watchRound{}, err
-	}
-	if err := b.waitQuiet(ctx, pid, "phase 3, "+endpoint); err != nil {
 		return watchRound{}, err
 	}
 	_, index, err := c.get(ctx, path)
