@@ -261,3 +261,62 @@ func TestSingleCheckFieldNames(t *testing.T) {
 		t.Errorf("message %q should start with Check.TCP", r.body)
 	}
 }
+
+// TestCheckLimitsAndMalformed feeds bad bodies and over-limit requests to
+// the check endpoints, and registrations that would leave an instance with
+// more than 32 checks: each is a 4xx naming the field, and the catalog is
+// unchanged after each.
+func TestCheckLimitsAndMalformed(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.seed()
+	ttls := func(prefix string, n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(`{"CheckID":"%s%d","TTL":"10s"}`, prefix, i)
+		}
+		return strings.Join(parts, ",")
+	}
+	e.register(`{"ID":"full","Name":"full","Checks":[` + ttls("a", 32) + `]}`)
+	long := func(n int) string { return strings.Repeat("x", n) }
+	cases := []struct {
+		name, path, body string
+		code             int
+		field            string
+	}{
+		{"register: check ID too long", "/v1/agent/service/register", `{"Name":"web","Check":{"CheckID":"` + long(129) + `","TTL":"5s"}}`, 400, "Check.CheckID"},
+		{"register: check name too long", "/v1/agent/service/register", `{"Name":"web","Check":{"Name":"` + long(1025) + `","TTL":"5s"}}`, 400, "Check.Name"},
+		{"register: 32 new checks on top of 32 kept", "/v1/agent/service/register", `{"ID":"full","Name":"full","Checks":[` + ttls("b", 32) + `]}`, 400, "Checks"},
+		{"register: one new check on top of 32 kept", "/v1/agent/service/register", `{"ID":"full","Name":"full","Check":{"CheckID":"b0","TTL":"10s"}}`, 400, "Checks"},
+		{"check/register: 33rd check", "/v1/agent/check/register", `{"ID":"b0","Name":"c","ServiceID":"full","TTL":"10s"}`, 400, "CheckID"},
+		{"check/register: bad JSON", "/v1/agent/check/register", `{"ID":`, 400, "JSON"},
+		{"check/register: not an object", "/v1/agent/check/register", `[]`, 400, "body"},
+		{"check/register: ID too long", "/v1/agent/check/register", `{"ID":"` + long(129) + `","Name":"c","ServiceID":"web1","TTL":"10s"}`, 400, "CheckID"},
+		{"check/register: notes too long", "/v1/agent/check/register", `{"Name":"c","Notes":"` + long(1025) + `","ServiceID":"web1","TTL":"10s"}`, 400, "Notes"},
+		{"check/register: no service", "/v1/agent/check/register", `{"Name":"c","TTL":"10s"}`, 400, "ServiceID"},
+		{"check/register: unknown service", "/v1/agent/check/register", `{"Name":"c","ServiceID":"nope","TTL":"10s"}`, 404, "nope"},
+		{"check/register: no kind", "/v1/agent/check/register", `{"Name":"c","ServiceID":"web1"}`, 400, "HTTP"},
+		{"check/register: script", "/v1/agent/check/register", `{"Name":"c","ServiceID":"web1","Args":["true"],"Interval":"5s"}`, 400, "Args"},
+		{"check/register: bad interval", "/v1/agent/check/register", `{"Name":"c","ServiceID":"web1","TCP":"127.0.0.1:1","Interval":"soon"}`, 400, "Interval"},
+		{"check/update: bad JSON", "/v1/agent/check/update/service:web2", `{"Status":`, 400, "JSON"},
+		{"check/update: status wrong type", "/v1/agent/check/update/service:web2", `{"Status":1}`, 400, "Status"},
+		{"check/update: no status", "/v1/agent/check/update/service:web2", `{"Output":"x"}`, 400, "Status"},
+		{"check/update: output wrong type", "/v1/agent/check/update/service:web2", `{"Status":"passing","Output":["x"]}`, 400, "Output"},
+		{"maintenance: reason too long", "/v1/agent/service/maintenance/web1?enable=true&reason=" + long(1025), "", 400, "reason"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			before := e.st.Snapshot()
+			r := e.with(t).must(c.code, "PUT", c.path, c.body)
+			errorLine(t, r)
+			if !strings.Contains(r.body, c.field) {
+				t.Errorf("message %q does not name %q", r.body, c.field)
+			}
+			sameCatalog(t, before, e.st.Snapshot())
+		})
+	}
+	// Replacing the checks makes room again.
+	e.must(http.StatusOK, "PUT", "/v1/agent/service/register?replace-existing-checks", `{"ID":"full","Name":"full","Checks":[`+ttls("b", 32)+`]}`)
+	if n := len(e.st.Snapshot().Instance("full").Checks); n != 32 {
+		t.Errorf("after replacing, %d checks", n)
+	}
+}
