@@ -142,15 +142,9 @@ func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	snap := a.st.Snapshot()
-	rd := a.renderer(snap)
 	out := map[string]checkJSON{}
-	for _, in := range snap.Instances() {
-		for _, c := range in.Checks {
-			cj := rd.check(c, in)
-			if keep(f, func() datum { return checkDatum(cj) }) {
-				out[c.ID] = cj
-			}
-		}
+	for _, c := range a.checksOf(snap, snap.Instances(), f, "") {
+		out[c.CheckID] = c
 	}
 	return writeJSON(w, r, out)
 }
@@ -187,11 +181,7 @@ func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
 // checkRegister is PUT /v1/agent/check/register: a check on an existing
 // instance, named by ServiceID.
 func (a *API) checkRegister(w http.ResponseWriter, r *http.Request) error {
-	v, err := readJSON(w, r)
-	if err != nil {
-		return err
-	}
-	o, err := asObject(v, "body", "")
+	o, err := readObject(w, r)
 	if err != nil {
 		return err
 	}
@@ -243,21 +233,13 @@ func (a *API) checkMark(status store.Status) handlerFunc {
 
 // checkUpdate is PUT /v1/agent/check/update/:id with {"Status","Output"}.
 func (a *API) checkUpdate(w http.ResponseWriter, r *http.Request) error {
-	v, err := readJSON(w, r)
+	o, err := readObject(w, r)
 	if err != nil {
 		return err
 	}
-	o, err := asObject(v, "body", "")
-	if err != nil {
-		return err
-	}
-	status, err := o.str("Status")
-	if err != nil {
-		return err
-	}
-	output, err := o.str("Output")
-	if err != nil {
-		return err
+	status, output := o.str("Status"), o.str("Output")
+	if o.err != nil {
+		return o.err
 	}
 	if !store.Status(status).Valid() {
 		return badRequest("Status: %s is not a check status; use passing, warning or critical", quote(status))

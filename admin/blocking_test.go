@@ -264,15 +264,10 @@ func TestBlockingSurvivesReadTimeout(t *testing.T) {
 	srv := NewServer("127.0.0.1:0", e.api.Handler(), nil)
 	srv.ReadTimeout = 100 * time.Millisecond
 	srv.ReadHeaderTimeout = 100 * time.Millisecond
-	ln, err := listenLocal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	addr := serve(t, srv)
 	idx := indexOf(t, e.must(200, "GET", "/v1/health/service/web", ""))
 	start := time.Now()
-	resp, err := http.Get(fmt.Sprintf("http://%s/v1/health/service/web?index=%d&wait=600ms", ln.Addr(), idx))
+	resp, err := http.Get(fmt.Sprintf("http://%s/v1/health/service/web?index=%d&wait=600ms", addr, idx))
 	if err != nil {
 		t.Fatalf("blocking query over NewServer: %v", err)
 	}

@@ -13,11 +13,7 @@ import (
 // on the catalog index, which moves only when services or their tags
 // change; with ?filter= (which may look at anything) on every change.
 func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, serviceNodeSchema)
+	q, f, err := readQuery(r, serviceNodeSchema)
 	if err != nil {
 		return err
 	}
@@ -83,11 +79,7 @@ func hasTags(in *store.Instance, tags []string) bool {
 
 // catalogService is GET /v1/catalog/service/:name.
 func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, serviceNodeSchema)
+	q, f, err := readQuery(r, serviceNodeSchema)
 	if err != nil {
 		return err
 	}
@@ -106,11 +98,7 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 // catalogNodes is GET /v1/catalog/nodes: this one node. The node does not
 // change while beacon runs, so a blocking call waits out its wait.
 func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, nodeSchema)
+	q, f, err := readQuery(r, nodeSchema)
 	if err != nil {
 		return err
 	}

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 )
 
 // maxBody is the largest request body accepted (DESIGN.md: 1 MiB).
@@ -31,6 +29,15 @@ func readJSON(w http.ResponseWriter, r *http.Request) (any, error) {
 		return nil, badRequest("body: reading it failed: %s", err)
 	}
 	return parseJSON(b)
+}
+
+// readObject reads r's body as one JSON object.
+func readObject(w http.ResponseWriter, r *http.Request) (*object, error) {
+	v, err := readJSON(w, r)
+	if err != nil {
+		return nil, err
+	}
+	return asObject(v, "body", "")
 }
 
 var errTooLarge = errorf(http.StatusRequestEntityTooLarge, "body: larger than 1 MiB (%d bytes); send a smaller registration", maxBody)
@@ -67,6 +74,8 @@ func jsonErr(err error) string {
 type object struct {
 	path   string // prefix of field names in errors, e.g. "Checks[1]."
 	fields map[string]field
+	// err is the first field that did not read (see fields.go).
+	err error
 }
 
 type field struct {
@@ -120,152 +129,6 @@ func (o *object) unknown() []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (o *object) str(name string, aliases ...string) (string, error) {
-	f, ok := o.take(append([]string{name}, aliases...)...)
-	if !ok {
-		return "", nil
-	}
-	s, isStr := f.val.(string)
-	if !isStr {
-		return "", badRequest("%s%s: must be a string, not %s", o.path, name, kindOf(f.val))
-	}
-	return s, nil
-}
-
-func (o *object) boolean(name string) (bool, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return false, nil
-	}
-	b, isBool := f.val.(bool)
-	if !isBool {
-		return false, badRequest("%s%s: must be true or false, not %s", o.path, name, kindOf(f.val))
-	}
-	return b, nil
-}
-
-// integer reads a whole number within ±2^31, so no later arithmetic can
-// overflow; the store checks the real range and says what it is.
-func (o *object) integer(name string) (int, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return 0, nil
-	}
-	return toInt(o.path+name, f.val)
-}
-
-func toInt(name string, v any) (int, error) {
-	n, ok := v.(json.Number)
-	if !ok {
-		return 0, badRequest("%s: must be a number, not %s", name, kindOf(v))
-	}
-	x, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || x != math.Trunc(x) || math.Abs(x) > math.MaxInt32 {
-		return 0, badRequest("%s: %s is not a whole number between %d and %d", name, n, math.MinInt32, math.MaxInt32)
-	}
-	return int(x), nil
-}
-
-func (o *object) strings(name string) ([]string, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return nil, nil
-	}
-	list, isList := f.val.([]any)
-	if !isList {
-		return nil, badRequest("%s%s: must be a list of strings, not %s", o.path, name, kindOf(f.val))
-	}
-	out := make([]string, 0, len(list))
-	for i, v := range list {
-		s, isStr := v.(string)
-		if !isStr {
-			return nil, badRequest("%s%s[%d]: must be a string, not %s", o.path, name, i, kindOf(v))
-		}
-		out = append(out, s)
-	}
-	return out, nil
-}
-
-func (o *object) stringMap(name string) (map[string]string, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return nil, nil
-	}
-	m, isMap := f.val.(map[string]any)
-	if !isMap {
-		return nil, badRequest("%s%s: must be an object of strings, not %s", o.path, name, kindOf(f.val))
-	}
-	out := make(map[string]string, len(m))
-	for k, v := range m {
-		s, isStr := v.(string)
-		if !isStr {
-			return nil, badRequest("%s%s[%s]: must be a string, not %s", o.path, name, quote(k), kindOf(v))
-		}
-		out[k] = s
-	}
-	return out, nil
-}
-
-// headers reads an HTTP check's Header: each name maps to a list of
-// values, as in Consul.
-func (o *object) headers(name string) (map[string][]string, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return nil, nil
-	}
-	m, isMap := f.val.(map[string]any)
-	if !isMap {
-		return nil, badRequest("%s%s: must be an object mapping names to lists of strings, not %s", o.path, name, kindOf(f.val))
-	}
-	out := make(map[string][]string, len(m))
-	for k, v := range m {
-		list, isList := v.([]any)
-		if !isList {
-			return nil, badRequest("%s%s[%s]: must be a list of strings, not %s", o.path, name, quote(k), kindOf(v))
-		}
-		for _, x := range list {
-			s, isStr := x.(string)
-			if !isStr {
-				return nil, badRequest("%s%s[%s]: must be a list of strings, not a list with %s", o.path, name, quote(k), kindOf(x))
-			}
-			out[k] = append(out[k], s)
-		}
-	}
-	return out, nil
-}
-
-// duration reads a duration as Consul does: a Go duration string ("10s",
-// "1m30s") or a number of nanoseconds. A number below a millisecond is
-// refused: it is almost always seconds written without a unit.
-func (o *object) duration(name string) (time.Duration, error) {
-	f, ok := o.take(name)
-	if !ok {
-		return 0, nil
-	}
-	field := o.path + name
-	switch v := f.val.(type) {
-	case string:
-		if v == "" {
-			return 0, nil
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return 0, badRequest("%s: %s is not a duration; use a form such as \"10s\" or \"1m\"", field, quote(v))
-		}
-		return d, nil
-	case json.Number:
-		x, err := strconv.ParseFloat(v.String(), 64)
-		if err != nil || math.Abs(x) > float64(math.MaxInt64) {
-			return 0, badRequest("%s: %s is out of range; use a form such as \"10s\"", field, v)
-		}
-		if x > 0 && x < float64(time.Millisecond) {
-			return 0, badRequest("%s: the number %s is read as nanoseconds, as Consul does; write a duration such as \"%ss\"", field, v, v)
-		}
-		return time.Duration(x), nil
-	}
-	return 0, badRequest("%s: must be a duration string such as \"10s\", not %s", field, kindOf(f.val))
 }
 
 // kindOf names a JSON value's type for error messages.

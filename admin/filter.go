@@ -162,24 +162,21 @@ func (p *parser) errAt(t token, format string, args ...any) error {
 }
 
 func (p *parser) parseOr() (node, error) {
-	left, err := p.parseAnd()
-	for err == nil && p.isWord("or") {
-		p.next()
-		var right node
-		if right, err = p.parseAnd(); err == nil {
-			left = orNode{left, right}
-		}
-	}
-	return left, err
+	return p.parseJoin("or", p.parseAnd, func(l, r node) node { return orNode{l, r} })
 }
 
 func (p *parser) parseAnd() (node, error) {
-	left, err := p.parseUnary()
-	for err == nil && p.isWord("and") {
+	return p.parseJoin("and", p.parseUnary, func(l, r node) node { return andNode{l, r} })
+}
+
+// parseJoin reads operands joined by word, left to right.
+func (p *parser) parseJoin(word string, operand func() (node, error), join func(l, r node) node) (node, error) {
+	left, err := operand()
+	for err == nil && p.isWord(word) {
 		p.next()
 		var right node
-		if right, err = p.parseUnary(); err == nil {
-			left = andNode{left, right}
+		if right, err = operand(); err == nil {
+			left = join(left, right)
 		}
 	}
 	return left, err

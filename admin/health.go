@@ -10,11 +10,7 @@ import (
 // Checks}] in the catalog's order, with ?passing (every check passing, as
 // in Consul: warning instances are left out too), ?tag= and ?filter=.
 func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, entrySchema)
+	q, f, err := readQuery(r, entrySchema)
 	if err != nil {
 		return err
 	}
@@ -45,11 +41,7 @@ func allPassing(in *store.Instance) bool {
 // healthChecks is GET /v1/health/checks/:name: the checks of a service's
 // instances.
 func (a *API) healthChecks(w http.ResponseWriter, r *http.Request) error {
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, checkSchema)
+	q, f, err := readQuery(r, checkSchema)
 	if err != nil {
 		return err
 	}
@@ -66,11 +58,7 @@ func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
 	if !healthStates[state] {
 		return badRequest("state: %s is not a check state; use any, passing, warning or critical", quote(state))
 	}
-	q, err := parseQuery(r)
-	if err != nil {
-		return err
-	}
-	f, err := compileFilter(q.filter, checkSchema)
+	q, f, err := readQuery(r, checkSchema)
 	if err != nil {
 		return err
 	}

@@ -157,7 +157,18 @@ func (e *env) seed() {
 	e.register(`{"ID":"db1","Name":"db","Address":"10.0.0.9","Port":5432}`)
 }
 
-func listenLocal() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+// serve runs srv on a fresh listener on 127.0.0.1 until the test ends,
+// and returns its address.
+func serve(t testing.TB, srv *http.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return ln.Addr().String()
+}
 
 func newServer(t testing.TB, h http.Handler) *httptest.Server {
 	srv := httptest.NewServer(h)

@@ -80,6 +80,17 @@ func (q *query) selectsNode() bool {
 	return true
 }
 
+// readQuery parses the read parameters of r and compiles its ?filter=
+// against schema, the shape of what the endpoint answers with.
+func readQuery(r *http.Request, schema *ftype) (*query, node, error) {
+	q, err := parseQuery(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := compileFilter(q.filter, schema)
+	return q, f, err
+}
+
 // parseWait reads ?wait: a Go duration such as "30s" or "30000ms" (what
 // Consul's clients send), or a bare number of seconds.
 func parseWait(s string) (time.Duration, error) {

@@ -62,23 +62,10 @@ func decodeRegistration(v any) (*decoded, error) {
 	}
 	d := &decoded{}
 	r := &d.reg
-	if r.ID, err = o.str("ID"); err != nil {
-		return nil, err
-	}
-	if r.Name, err = o.str("Name"); err != nil {
-		return nil, err
-	}
-	if r.Address, err = o.str("Address"); err != nil {
-		return nil, err
-	}
-	if r.Port, err = o.integer("Port"); err != nil {
-		return nil, err
-	}
-	if r.Tags, err = o.strings("Tags"); err != nil {
-		return nil, err
-	}
-	if r.Meta, err = o.stringMap("Meta"); err != nil {
-		return nil, err
+	r.ID, r.Name, r.Address = o.str("ID"), o.str("Name"), o.str("Address")
+	r.Port, r.Tags, r.Meta = o.integer("Port"), o.strings("Tags"), o.stringMap("Meta")
+	if o.err != nil {
+		return nil, o.err
 	}
 	if r.Weights, err = decodeWeights(o); err != nil {
 		return nil, err
@@ -94,6 +81,9 @@ func decodeRegistration(v any) (*decoded, error) {
 	return d, nil
 }
 
+// decodeWeights reads Weights. A field left out is 0, as when Consul
+// decodes into structs.Weights; Weights.Passing 0 is then refused, as
+// Consul refuses it.
 func decodeWeights(o *object) (*store.Weights, error) {
 	f, ok := o.take("Weights")
 	if !ok {
@@ -103,20 +93,8 @@ func decodeWeights(o *object) (*store.Weights, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A field left out is 0, as when Consul decodes into structs.Weights;
-	// Weights.Passing 0 is then refused, as Consul refuses it.
-	out := &store.Weights{}
-	for _, p := range []struct {
-		name string
-		dst  *int
-	}{{"Passing", &out.Passing}, {"Warning", &out.Warning}} {
-		if g, ok := w.take(p.name); ok {
-			if *p.dst, err = toInt("Weights."+p.name, g.val); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return out, nil
+	out := &store.Weights{Passing: w.integer("Passing"), Warning: w.integer("Warning")}
+	return out, w.err
 }
 
 // refuseServiceExtras checks the fields Consul has and beacon does not
@@ -129,24 +107,17 @@ func refuseServiceExtras(o *object) error {
 			return badRequest("%s: %s", u.name, u.why)
 		}
 	}
-	kind, err := o.str("Kind")
-	if err != nil {
-		return err
-	}
-	if kind != "" && kind != "typical" {
+	kind, ns, part := o.str("Kind"), o.str("Namespace"), o.str("Partition")
+	o.boolean("EnableTagOverride")
+	switch {
+	case o.err != nil:
+		return o.err
+	case kind != "" && kind != "typical":
 		return badRequest("Kind: %s is not supported; beacon registers typical services only (leave Kind out)", quote(kind))
-	}
-	for _, name := range []string{"Namespace", "Partition"} {
-		s, err := o.str(name)
-		if err != nil {
-			return err
-		}
-		if s != "" && s != "default" {
-			return badRequest("%s: %s is not supported; beacon has only the default %s", name, quote(s), strings.ToLower(name))
-		}
-	}
-	if _, err := o.boolean("EnableTagOverride"); err != nil {
-		return err
+	case ns != "" && ns != "default":
+		return badRequest("Namespace: %s is not supported; beacon has only the default namespace", quote(ns))
+	case part != "" && part != "default":
+		return badRequest("Partition: %s is not supported; beacon has only the default partition", quote(part))
 	}
 	for _, name := range []string{"TaggedAddresses", "Locality", "Datacenter", "CreateIndex", "ModifyIndex", "ContentHash", "AI"} {
 		o.take(name)
@@ -203,81 +174,45 @@ func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unkno
 // decodeCheck reads one check definition, of a service registration or of
 // PUT /v1/agent/check/register.
 func decodeCheck(o *object) (store.CheckSpec, error) {
-	var s store.CheckSpec
 	for _, u := range unsupportedCheck {
 		if f, ok := o.take(u.name); ok && present(f.val) {
-			return s, badRequest("%s%s: %s; %s", o.path, u.name, u.why, supportedChecks)
+			return store.CheckSpec{}, badRequest("%s%s: %s; %s", o.path, u.name, u.why, supportedChecks)
 		}
 	}
 	id, err := checkID(o)
 	if err != nil {
-		return s, err
+		return store.CheckSpec{}, err
 	}
-	s.ID = id
-	strs := []struct {
-		name string
-		dst  *string
-	}{{"Name", &s.Name}, {"Notes", &s.Notes}, {"ServiceID", &s.ServiceID}, {"HTTP", &s.HTTP},
-		{"Method", &s.Method}, {"Body", &s.Body}, {"TCP", &s.TCP}, {"Output", &s.Output}}
-	for _, f := range strs {
-		if *f.dst, err = o.str(f.name); err != nil {
-			return s, err
-		}
+	s := store.CheckSpec{
+		ID: id, Name: o.str("Name"), Notes: o.str("Notes"), ServiceID: o.str("ServiceID"),
+		HTTP: o.str("HTTP"), Method: o.str("Method"), Body: o.str("Body"), TCP: o.str("TCP"),
+		Output: o.str("Output"), Status: store.Status(o.str("Status")),
+		Header: o.headers("Header"), TLSSkipVerify: o.boolean("TLSSkipVerify"),
+		TTL: o.duration("TTL"), Interval: o.duration("Interval"), Timeout: o.duration("Timeout"),
+		DeregisterCriticalServiceAfter: o.duration("DeregisterCriticalServiceAfter"),
+		SuccessBeforePassing:           o.integer("SuccessBeforePassing"),
+		FailuresBeforeCritical:         o.integer("FailuresBeforeCritical"),
 	}
-	status, err := o.str("Status")
-	if err != nil {
-		return s, err
+	// OutputMaxSize is accepted; output is always kept to 4 KiB. The
+	// others are Consul's read-only fields, sent back by clients that
+	// registered what they had read.
+	o.integer("OutputMaxSize")
+	for _, name := range []string{"Type", "Definition", "ExposedPort"} {
+		o.take(name)
 	}
-	s.Status = store.Status(status)
-	if s.Header, err = o.headers("Header"); err != nil {
-		return s, err
-	}
-	if s.TLSSkipVerify, err = o.boolean("TLSSkipVerify"); err != nil {
-		return s, err
-	}
-	if s.TTL, err = o.duration("TTL"); err != nil {
-		return s, err
-	}
-	if s.Interval, err = o.duration("Interval"); err != nil {
-		return s, err
-	}
-	if s.Timeout, err = o.duration("Timeout"); err != nil {
-		return s, err
-	}
-	if s.DeregisterCriticalServiceAfter, err = o.duration("DeregisterCriticalServiceAfter"); err != nil {
-		return s, err
-	}
-	if s.SuccessBeforePassing, err = o.integer("SuccessBeforePassing"); err != nil {
-		return s, err
-	}
-	if s.FailuresBeforeCritical, err = o.integer("FailuresBeforeCritical"); err != nil {
-		return s, err
-	}
-	// OutputMaxSize is accepted; output is always kept to 4 KiB.
-	if _, err = o.integer("OutputMaxSize"); err != nil {
-		return s, err
-	}
-	o.take("Type")
-	o.take("Definition")
-	o.take("ExposedPort")
-	return s, nil
+	return s, o.err
 }
 
 // checkID reads the check's ID, which Consul spells CheckID in service
 // registrations and ID in check registrations; both are accepted.
 func checkID(o *object) (string, error) {
-	a, err := o.str("CheckID")
-	if err != nil {
-		return "", err
-	}
-	b, err := o.str("ID")
-	if err != nil {
-		return "", err
-	}
-	if a != "" && b != "" && a != b {
+	a, b := o.str("CheckID"), o.str("ID")
+	switch {
+	case o.err != nil:
+		return "", o.err
+	case a != "" && b != "" && a != b:
 		return "", badRequest("%sCheckID: %s and ID %s disagree; give one of them", o.path, quote(a), quote(b))
-	}
-	if a != "" {
+	case a != "":
 		return a, nil
 	}
 	return b, nil

@@ -24,12 +24,7 @@ func TestSlowAndOversizedRequests(t *testing.T) {
 	srv := NewServer("127.0.0.1:0", e.api.Handler(), nil)
 	srv.ReadHeaderTimeout = 200 * time.Millisecond
 	srv.ReadTimeout = 400 * time.Millisecond
-	ln, err := listenLocal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
+	addr := serve(t, srv)
 
 	register := "PUT /v1/agent/service/register HTTP/1.1\r\nHost: beacon\r\n"
 	cases := []struct {
@@ -48,7 +43,7 @@ func TestSlowAndOversizedRequests(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			before := e.st.Snapshot()
-			conn, err := net.Dial("tcp", ln.Addr().String())
+			conn, err := net.Dial("tcp", addr)
 			if err != nil {
 				t.Fatal(err)
 			}
