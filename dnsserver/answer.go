@@ -15,6 +15,7 @@ import (
 type zone struct {
 	origin      string // lower-case FQDN
 	nsName      string // ns.<origin>
+	mbox        string // hostmaster.<origin>, the SOA's contact
 	nsAddr      netip.Addr
 	ttl         ttlPolicy
 	posTTL      uint32 // -ttl, for records that do not follow health
@@ -27,6 +28,7 @@ func newZone(cfg *Config) *zone {
 	return &zone{
 		origin:      cfg.Domain,
 		nsName:      "ns." + cfg.Domain,
+		mbox:        "hostmaster." + cfg.Domain,
 		nsAddr:      listenIP(cfg.Addr),
 		ttl:         ttlPolicy{passing: cfg.TTL, warning: cfg.WarningTTL},
 		posTTL:      seconds(cfg.TTL),

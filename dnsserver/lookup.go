@@ -254,34 +254,6 @@ func (l *lookup) eligible(in *store.Instance) bool {
 	return l.q.tag == "" || in.HasTag(l.q.tag)
 }
 
-// setTTL gives every record the RRset's TTL, the smallest of its
-// instances', and bounds how long the packed answer stays right.
-func (l *lookup) setTTL(t rrsetTTL, rrs []dns.RR) {
-	s := seconds(t.ttl)
-	for _, rr := range rrs {
-		rr.Header().Ttl = s
-	}
-	if !t.deadline.IsZero() {
-		l.m.dep.until(t.deadline.Add(-time.Duration(s) * time.Second))
-	}
-}
-
-// rrsetTTL folds instance TTLs into the RRset's.
-type rrsetTTL struct {
-	ttl      time.Duration
-	deadline time.Time
-	set      bool
-}
-
-func (t *rrsetTTL) add(ttl time.Duration, deadline time.Time) {
-	if !t.set || ttl < t.ttl {
-		t.ttl, t.set = ttl, true
-	}
-	if !deadline.IsZero() && (t.deadline.IsZero() || deadline.Before(t.deadline)) {
-		t.deadline = deadline
-	}
-}
-
 func weightOf(in *store.Instance) int {
 	if in.Health == store.Warning {
 		return in.Weights.Warning

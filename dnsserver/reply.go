@@ -139,7 +139,7 @@ func (z *zone) soa(serial uint32) dns.RR {
 	return &dns.SOA{
 		Hdr:     dns.RR_Header{Name: z.origin, Rrtype: dns.TypeSOA, Class: dns.ClassINET, Ttl: z.negTTL},
 		Ns:      z.nsName,
-		Mbox:    "hostmaster." + z.origin,
+		Mbox:    z.mbox,
 		Serial:  serial,
 		Refresh: 3600,
 		Retry:   600,

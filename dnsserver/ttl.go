@@ -3,6 +3,8 @@ package dnsserver
 import (
 	"time"
 
+	"github.com/miekg/dns"
+
 	"github.com/beacon-dns/beacon/store"
 )
 
@@ -61,4 +63,32 @@ func seconds(d time.Duration) uint32 {
 		d = maxTTL
 	}
 	return uint32(d / time.Second)
+}
+
+// setTTL gives every record the RRset's TTL, the smallest of its
+// instances', and bounds how long the packed answer stays right.
+func (l *lookup) setTTL(t rrsetTTL, rrs []dns.RR) {
+	s := seconds(t.ttl)
+	for _, rr := range rrs {
+		rr.Header().Ttl = s
+	}
+	if !t.deadline.IsZero() {
+		l.m.dep.until(t.deadline.Add(-time.Duration(s) * time.Second))
+	}
+}
+
+// rrsetTTL folds instance TTLs into the RRset's.
+type rrsetTTL struct {
+	ttl      time.Duration
+	deadline time.Time
+	set      bool
+}
+
+func (t *rrsetTTL) add(ttl time.Duration, deadline time.Time) {
+	if !t.set || ttl < t.ttl {
+		t.ttl, t.set = ttl, true
+	}
+	if !deadline.IsZero() && (t.deadline.IsZero() || deadline.Before(t.deadline)) {
+		t.deadline = deadline
+	}
 }
