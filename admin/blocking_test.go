@@ -119,6 +119,14 @@ func TestBlockingTimesOut(t *testing.T) {
 	if got := indexOf(t, r); got != idx {
 		t.Errorf("index after a timeout = %d, want %d unchanged", got, idx)
 	}
+	// An index ahead of ours (a client that saw another server) waits
+	// too, as Consul's blockingQuery does, and gets our index back, so
+	// the client's watch (api/watch WaitIndexVal.Next) starts over.
+	start = time.Now()
+	r = e.must(200, "GET", fmt.Sprintf("/v1/health/service/web?index=%d&wait=300ms", idx+1000), "")
+	if took := time.Since(start); took < wait || indexOf(t, r) != idx {
+		t.Errorf("index ahead: returned after %s with index %d; want %s and %d", took, indexOf(t, r), wait, idx)
+	}
 	// catalog/nodes never changes while beacon runs: it waits out its wait
 	// whatever else changes.
 	nidx := indexOf(t, e.must(200, "GET", "/v1/catalog/nodes", ""))
@@ -330,5 +338,29 @@ func TestBlockingOverHTTP2(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no answer over HTTP/2")
+	}
+}
+
+// TestParseWait: ?wait= in the forms clients send (the Go client sends
+// milliseconds, "120000ms"), capped later by the 10m maximum.
+func TestParseWait(t *testing.T) {
+	cases := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"30s", 30 * time.Second, true},
+		{"5m", 5 * time.Minute, true},
+		{"120000ms", 2 * time.Minute, true},
+		{"1m30s", 90 * time.Second, true},
+		{"45", 45 * time.Second, true},
+		{"soon", 0, false},
+		{"-1s", 0, false},
+	}
+	for _, c := range cases {
+		got, err := parseWait(c.in)
+		if (err == nil) != c.ok || got != c.want {
+			t.Errorf("parseWait(%q) = %s, %v; want %s, ok %v", c.in, got, err, c.want, c.ok)
+		}
 	}
 }
