@@ -87,10 +87,10 @@ func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.M
 // checkRequest refuses what is not a standard query of class IN.
 func checkRequest(req *dns.Msg) error {
 	switch {
-	case len(req.Question) != 1:
-		return errFormat
 	case req.Opcode != dns.OpcodeQuery:
 		return errNotImp
+	case len(req.Question) != 1:
+		return errFormat
 	case req.Question[0].Qclass != dns.ClassINET:
 		return errRefused
 	case req.Question[0].Qtype == dns.TypeAXFR || req.Question[0].Qtype == dns.TypeIXFR:

@@ -198,21 +198,30 @@ func (h *handler) invalid(m []byte, _ error) {
 	}
 }
 
-// accept is dns.DefaultMsgAcceptFunc, counting what it rejects: those
-// requests never reach ServeDNS.
+// accept decides from the header alone what becomes of a request. It
+// drops responses, as dns.DefaultMsgAcceptFunc does, and rejects with a
+// bare FORMERR (counted here: those requests never reach ServeDNS) what
+// no query holds: more than one answer or authority record (a NOTIFY or
+// IXFR has one) or more than two additional ones (OPT and TSIG). Unlike
+// the default it lets through other opcodes and question counts, which
+// the handler refuses with NOTIMP or FORMERR in a reply of its own: one
+// that echoes the question and the OPT record (RFC 6891 section 6.1.1)
+// and clears AD and Z, where miekg/dns's bare reply copies the request's
+// flags.
 func (h *handler) accept(dh dns.Header) dns.MsgAcceptAction {
-	a := dns.DefaultMsgAcceptFunc(dh)
-	switch a {
-	case dns.MsgReject:
+	const qr = 1 << 15
+	switch {
+	case dh.Bits&qr != 0:
+		return dns.MsgIgnore
+	case dh.Ancount > 1, dh.Nscount > 1, dh.Arcount > 2:
 		h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)].Inc()
-	case dns.MsgRejectNotImplemented:
-		h.met.requests[typeOther][rcodeIndex(dns.RcodeNotImplemented)].Inc()
+		return dns.MsgReject
 	}
-	return a
+	return dns.MsgAccept
 }
 
 func typeOf(req *dns.Msg) uint8 {
-	if len(req.Question) == 0 {
+	if len(req.Question) != 1 {
 		return typeOther
 	}
 	return typeIndex(req.Question[0].Qtype)

@@ -268,6 +268,19 @@ func readCounter(c interface{ Write(*dto.Metric) error }) float64 {
 	return m.GetCounter().GetValue()
 }
 
+// waitCounter reads c until it reaches want or a second passes: requests
+// are counted once their reply is written, which the client may see
+// first.
+func waitCounter(c interface{ Write(*dto.Metric) error }, want float64) float64 {
+	deadline := time.Now().Add(time.Second)
+	got := readCounter(c)
+	for got < want && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+		got = readCounter(c)
+	}
+	return got
+}
+
 func mustGather(t *testing.T, f *fixture) []*dto.MetricFamily {
 	t.Helper()
 	mfs, err := f.reg.Gather()

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -178,6 +179,29 @@ func TestFormErr(t *testing.T) {
 			if r, _ := exchangeRaw(t, network, addr, q); r.Rcode != dns.RcodeNotImplemented || r.Opcode != dns.OpcodeUpdate {
 				t.Errorf("%s %s UPDATE: %s, want NOTIMP", mode.name, network, dns.RcodeToString[r.Rcode])
 			}
+			// With EDNS, AD and Z set (dig sends AD by default): the same
+			// rcodes, with the question and an OPT record echoed (RFC
+			// 6891 section 6.1.1), and AD and Z clear.
+			for _, c := range []struct {
+				opcode, questions, rcode int
+			}{{dns.OpcodeQuery, 2, dns.RcodeFormatError}, {dns.OpcodeQuery, 0, dns.RcodeFormatError},
+				{dns.OpcodeStatus, 1, dns.RcodeNotImplemented}, {dns.OpcodeUpdate, 1, dns.RcodeNotImplemented}, {dns.OpcodeIQuery, 1, dns.RcodeNotImplemented}} {
+				q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
+				q.Opcode, q.AuthenticatedData, q.Zero = c.opcode, true, true
+				q.Question = slices.Repeat(q.Question, c.questions)
+				q.SetEdns0(1232, true)
+				r, _ := exchangeRaw(t, network, addr, q)
+				if r.Rcode != c.rcode || r.Opcode != c.opcode || r.AuthenticatedData || r.Zero || r.Authoritative {
+					t.Errorf("%s %s opcode %d, %d questions: %s opcode %d AD %v Z %v AA %v, want %s opcode %d, AD, Z and AA clear", mode.name, network,
+						c.opcode, c.questions, dns.RcodeToString[r.Rcode], r.Opcode, r.AuthenticatedData, r.Zero, r.Authoritative, dns.RcodeToString[c.rcode], c.opcode)
+				}
+				if opt := r.IsEdns0(); opt == nil || !opt.Do() {
+					t.Errorf("%s %s opcode %d, %d questions: OPT %v, want one with DO", mode.name, network, c.opcode, c.questions, opt)
+				}
+				if c.questions > 0 && (len(r.Question) != 1 || r.Question[0] != q.Question[0]) {
+					t.Errorf("%s %s opcode %d: question %v, want %v echoed", mode.name, network, c.opcode, r.Question, q.Question[0])
+				}
+			}
 			// A question cut off after its header parses no further:
 			// FORMERR with the ID.
 			b, _ := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA).Pack()
@@ -185,8 +209,8 @@ func TestFormErr(t *testing.T) {
 				t.Errorf("%s %s cut question: %v, want FORMERR", mode.name, network, r)
 			}
 		}
-		if got := readCounter(f.srv.h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)]); got != 4 {
-			t.Errorf("%s: FORMERR counted %v times, want 4", mode.name, got)
+		if got := waitCounter(f.srv.h.met.requests[typeOther][rcodeIndex(dns.RcodeFormatError)], 8); got != 8 {
+			t.Errorf("%s: FORMERR counted %v times, want 8", mode.name, got)
 		}
 	}
 }

@@ -164,30 +164,23 @@ func (u *udpServer) serve(b []byte, w *batchWriter) {
 	case dns.MsgIgnore:
 		return
 	case dns.MsgReject:
-		w.Write(rejection(dh, dns.RcodeFormatError))
-		return
-	case dns.MsgRejectNotImplemented:
-		w.Write(rejection(dh, dns.RcodeNotImplemented))
+		w.Write(formErr(dh))
 		return
 	}
 	req := new(dns.Msg)
 	if err := req.Unpack(b); err != nil {
 		u.h.invalid(b, err)
-		w.Write(rejection(dh, dns.RcodeFormatError))
+		w.Write(formErr(dh))
 		return
 	}
 	u.h.ServeDNS(w, req)
 }
 
-// rejection is the header-only reply miekg/dns sends to what it cannot
-// take: the request's ID and flags, QR set, AA clear, and the rcode;
-// FORMERR carries opcode QUERY, NOTIMP the request's opcode.
-func rejection(dh dns.Header, rcode int) []byte {
+// formErr is the header-only FORMERR miekg/dns sends to what it cannot
+// take: the request's ID and flags, QR set, AA clear, opcode QUERY.
+func formErr(dh dns.Header) []byte {
 	const qr, aa, opcode = 1 << 15, 1 << 10, 0xf << 11
-	bits := dh.Bits&^(0xf|aa) | qr | uint16(rcode)
-	if rcode == dns.RcodeFormatError {
-		bits &^= opcode
-	}
+	bits := dh.Bits&^(0xf|aa|opcode) | qr | dns.RcodeFormatError
 	var b [12]byte
 	binary.BigEndian.PutUint16(b[:], dh.Id)
 	binary.BigEndian.PutUint16(b[2:], bits)
