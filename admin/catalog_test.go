@@ -169,6 +169,10 @@ func TestTagsPassingNodeMeta(t *testing.T) {
 		{"/v1/health/service/web?node-meta=consul-network-segment:", []string{"web1", "web2", "web3"}},
 		{"/v1/health/service/web?node-meta=consul-network-segment:&node-meta=rack:r1", nil},
 		{"/v1/health/service/web?peer=other", nil},
+		{"/v1/health/service/web?ns=team-a", nil},
+		{"/v1/health/service/web?namespace=team-a", nil},
+		{"/v1/health/service/web?partition=eu", nil},
+		{"/v1/health/service/web?ns=*", []string{"web1", "web2", "web3"}},
 		{"/v1/health/service/web?dc=dc1&stale&cached&near=_agent&ns=default&partition=default", []string{"web1", "web2", "web3"}},
 		{"/v1/health/service/none", nil},
 	}

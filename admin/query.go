@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -10,7 +11,7 @@ import (
 
 // query holds the parameters real clients send on reads. Those that
 // cannot change an answer on one node (stale, consistent, cached, near,
-// ns, partition, sameness-group) are accepted and ignored.
+// sameness-group) are accepted and ignored.
 type query struct {
 	index   uint64
 	wait    time.Duration // 0: default
@@ -21,8 +22,11 @@ type query struct {
 	// meta must all satisfy.
 	nodeMeta map[string]string
 	// peer is ?peer=, a cluster peer to read imported services from.
-	peer   string
-	filter string
+	peer string
+	// namespace and partition are ?ns= and ?partition= (Consul
+	// Enterprise); beacon has only the default ones.
+	namespace, partition string
+	filter               string
 }
 
 // parseQuery reads and checks the read parameters of r.
@@ -60,15 +64,19 @@ func parseQuery(r *http.Request) (*query, error) {
 		q.nodeMeta[k] = val
 	}
 	q.peer = v.Get("peer")
+	q.namespace = cmp.Or(v.Get("ns"), v.Get("namespace"))
+	q.partition = cmp.Or(v.Get("partition"), v.Get("ap"))
 	return q, nil
 }
 
 // selectsNode reports whether beacon's one node is in the query's scope:
 // every ?node-meta= pair is in its meta (as Consul's
-// structs.SatisfiesMetaFilters requires), and no ?peer= names a cluster
-// peer, of which beacon has none. Outside that scope every read is empty.
+// structs.SatisfiesMetaFilters requires), no ?peer= names a cluster peer,
+// of which beacon has none, and ?ns= and ?partition= name the default
+// ones (or, for ns, all: "*"). Outside that scope every read is empty, as
+// Consul Enterprise answers for an empty namespace.
 func (q *query) selectsNode() bool {
-	if q.peer != "" {
+	if q.peer != "" || !defaultScope(q.namespace, "*") || !defaultScope(q.partition, "") {
 		return false
 	}
 	m := nodeMeta()
@@ -78,6 +86,12 @@ func (q *query) selectsNode() bool {
 		}
 	}
 	return true
+}
+
+// defaultScope reports whether a namespace or partition is the default
+// one: unnamed, "default", or the wildcard the parameter allows.
+func defaultScope(name, wildcard string) bool {
+	return name == "" || name == "default" || (wildcard != "" && name == wildcard)
 }
 
 // readQuery parses the read parameters of r and compiles its ?filter=

@@ -65,38 +65,55 @@ func traefikItems(t *testing.T, c *capi.Client, enableTag string) []traefikItem 
 func TestTraefikConsulCatalog(t *testing.T) {
 	e := newEnv(t, Config{})
 	c := consulClient(t, e, "")
-	events := make(chan string, 16)
-	for _, typ := range []string{"services", "checks"} {
+	// Each plan's results, in order; the test looks for the result it
+	// expects, so an event it has no use for is passed over, never lost
+	// to another plan.
+	events := map[string]chan any{"services": make(chan any, 64), "checks": make(chan any, 64)}
+	for typ, ch := range events {
 		plan, err := watch.Parse(map[string]any{"type": typ})
 		if err != nil {
 			t.Fatal(err)
 		}
-		plan.HybridHandler = func(watch.BlockingParamVal, any) {
+		plan.HybridHandler = func(_ watch.BlockingParamVal, raw any) {
 			select {
-			case events <- typ:
-			default:
+			case ch <- raw:
+			default: // full: the test has failed already
 			}
 		}
 		done := make(chan error, 1)
 		go func() { done <- plan.RunWithClientAndLogger(c, log.New(io.Discard, "", 0)) }()
 		t.Cleanup(func() { plan.Stop(); <-done })
 	}
-	expect := func(want string) {
+	expect := func(typ string, what string, ok func(raw any) bool) {
 		t.Helper()
 		deadline := time.After(2 * time.Second)
 		for {
 			select {
-			case got := <-events:
-				if got == want {
+			case raw := <-events[typ]:
+				if ok(raw) {
 					return
 				}
 			case <-deadline:
-				t.Fatalf("no %q watch event", want)
+				t.Fatalf("no %s watch event with %s", typ, what)
 			}
 		}
 	}
-	expect("services")
-	expect("checks")
+	anything := func(any) bool { return true }
+	hasService := func(name string) func(any) bool {
+		return func(raw any) bool { _, ok := raw.(map[string][]string)[name]; return ok }
+	}
+	checkIs := func(id, status string) func(any) bool {
+		return func(raw any) bool {
+			for _, c := range raw.([]*capi.HealthCheck) {
+				if c.CheckID == id {
+					return c.Status == status
+				}
+			}
+			return status == ""
+		}
+	}
+	expect("services", "the first answer", anything)
+	expect("checks", "the first answer", anything)
 
 	const enable = "traefik.enable=true"
 	for _, r := range []*capi.AgentServiceRegistration{
@@ -110,7 +127,8 @@ func TestTraefikConsulCatalog(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	expect("services")
+	expect("services", "whoami", hasService("whoami"))
+	expect("checks", "whoami-1-ttl critical", checkIs("whoami-1-ttl", capi.HealthCritical))
 	want := []traefikItem{
 		{ID: "whoami-1", Node: "node1", Address: "10.0.0.1", Status: capi.HealthCritical, Port: 80},
 		{ID: "whoami-2", Node: "node1", Address: "10.0.0.2", Status: capi.HealthPassing, Port: 80},
@@ -123,7 +141,7 @@ func TestTraefikConsulCatalog(t *testing.T) {
 	if err := c.Agent().UpdateTTL("whoami-1-ttl", "up", capi.HealthPassing); err != nil {
 		t.Fatal(err)
 	}
-	expect("checks")
+	expect("checks", "whoami-1-ttl passing", checkIs("whoami-1-ttl", capi.HealthPassing))
 	want[0].Status = capi.HealthPassing
 	if got := traefikItems(t, c, enable); !slices.Equal(got, want) {
 		t.Errorf("after the heartbeat, items = %+v, want %+v", got, want)
@@ -149,7 +167,7 @@ func TestTraefikConsulCatalog(t *testing.T) {
 	if err := c.Agent().ServiceDeregister("whoami-2"); err != nil {
 		t.Fatal(err)
 	}
-	expect("checks")
+	expect("checks", "whoami-2-ttl gone", checkIs("whoami-2-ttl", ""))
 	if got := traefikItems(t, c, enable); len(got) != 1 || got[0].ID != "whoami-1" {
 		t.Errorf("after deregistration, items = %+v", got)
 	}
