@@ -131,6 +131,27 @@ func TestCacheHits(t *testing.T) {
 	}
 }
 
+// TestUnpackableNotCached checks that a reply that would not pack is
+// answered SERVFAIL and that the SERVFAIL is not kept for the question.
+func TestUnpackableNotCached(t *testing.T) {
+	f := newFixture(t, nil)
+	seed(t, f)
+	h := f.srv.h
+	q := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)
+	e := parseEDNS(q)
+	ck := h.cacheKey(q, e, false)
+	m, mt := h.build(q, f.st.Snapshot(), e, false)
+	m.Rcode = dns.RcodeBadCookie // extended, and no OPT to carry it
+	rec := &recorder{}
+	h.write(rec, q, m, &mt, ck, time.Time{})
+	if r := new(dns.Msg); r.Unpack(rec.buf) != nil || r.Rcode != dns.RcodeServerFailure {
+		t.Fatalf("unpackable reply: got %x, want SERVFAIL", rec.buf)
+	}
+	if r := serveDirect(t, h, q, false); r.Rcode != dns.RcodeSuccess || len(r.Answer) != 2 {
+		t.Errorf("next query: %s with %d answers, want the addresses", dns.RcodeToString[r.Rcode], len(r.Answer))
+	}
+}
+
 // TestCacheDisabled checks that a negative CacheSize serves everything
 // fresh.
 func TestCacheDisabled(t *testing.T) {

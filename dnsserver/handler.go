@@ -81,7 +81,7 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 	wire, err := m.PackBuffer((*bp)[:cap(*bp)])
 	if err != nil {
 		h.log.Error("cannot pack DNS reply", "question", req.Question, "err", err)
-		m = servfail(req, isTCP(w))
+		m, mt = servfail(req, isTCP(w)), &meta{} // not for the cache
 		wire, _ = m.PackBuffer((*bp)[:cap(*bp)])
 	}
 	typ, rc := typeOf(req), rcodeIndex(m.Rcode)
