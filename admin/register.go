@@ -2,6 +2,7 @@ package admin
 
 import (
 	"errors"
+	"net/netip"
 	"reflect"
 	"strconv"
 	"strings"
@@ -66,6 +67,10 @@ func decodeRegistration(v any) (*decoded, error) {
 	r.Port, r.Tags, r.Meta = o.integer("Port"), o.strings("Tags"), o.stringMap("Meta")
 	if o.err != nil {
 		return nil, o.err
+	}
+	if a, err := netip.ParseAddr(r.Address); err == nil && a.IsUnspecified() {
+		// Consul refuses it too (AgentRegisterService, ipaddr.IsAny).
+		return nil, badRequest("Address: %s is the unspecified address, which no client can connect to; give the instance's own address, or leave Address out", quote(r.Address))
 	}
 	if r.Weights, err = decodeWeights(o); err != nil {
 		return nil, err

@@ -142,6 +142,8 @@ func TestRegisterMalformed(t *testing.T) {
 		{"port fractional", `{"Name":"web","Port":80.5}`, 400, "Port"},
 		{"port huge", `{"Name":"web","Port":1e30}`, 400, "Port"},
 		{"address bad IPv4", `{"Name":"web","Address":"300.1.1.1"}`, 400, "Address"},
+		{"address unspecified IPv4", `{"Name":"web","Address":"0.0.0.0"}`, 400, "Address"},
+		{"address unspecified IPv6", `{"Name":"web","Address":"::"}`, 400, "Address"},
 		{"address bad hostname", `{"Name":"web","Address":"bad host"}`, 400, "Address"},
 		{"address wrong type", `{"Name":"web","Address":["10.0.0.1"]}`, 400, "Address"},
 		{"tags wrong type", `{"Name":"web","Tags":"v1"}`, 400, "Tags"},
