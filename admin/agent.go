@@ -155,16 +155,18 @@ const consulVersion = "1.17.0"
 
 // agentSelf is GET /v1/agent/self. Every top-level value is an object, as
 // the Go client decodes it into map[string]map[string]any; Prometheus
-// reads Config.Datacenter and the client's NodeName() Config.NodeName.
+// reads Config.Datacenter, the client's NodeName() Config.NodeName, and
+// Nomad's fingerprint DebugConfig (Connect and gRPC off) and Member.Tags.
+// Meta is the node's meta, as in Consul.
 func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
 	n := a.st.Snapshot().Node()
-	return writeJSON(w, r, map[string]map[string]any{
-		"Config": {
+	return writeJSON(w, r, map[string]any{
+		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
 			"NodeName": n.Name, "NodeID": n.ID, "Server": true, "Version": consulVersion,
 			"Revision": "", "BuildDate": "",
 		},
-		"Member": {
+		"Member": map[string]any{
 			"Name": n.Name, "Addr": n.Address, "Port": 8301, "Status": 1,
 			"Tags": map[string]string{
 				"dc": a.cfg.Datacenter, "id": n.ID, "role": "consul", "port": "8300",
@@ -173,8 +175,12 @@ func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
 			"ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
 			"DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
 		},
-		"Meta":  {},
-		"Stats": {"beacon": map[string]string{"instances": strconv.Itoa(a.st.Snapshot().InstanceCount())}},
+		"DebugConfig": map[string]any{
+			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": n.Name,
+			"NodeID": n.ID, "ServerMode": true, "ConnectEnabled": false, "GRPCPort": -1, "GRPCTLSPort": -1,
+		},
+		"Meta":  nodeMeta(),
+		"Stats": map[string]any{"beacon": map[string]string{"instances": strconv.Itoa(a.st.Snapshot().InstanceCount())}},
 	})
 }
 

@@ -106,8 +106,11 @@ func TestConsulShapes(t *testing.T) {
 
 	var self map[string]map[string]any
 	decode(t, e.must(200, "GET", "/v1/agent/self", ""), &self)
-	if self["Config"]["Datacenter"] != "dc1" || self["Config"]["NodeName"] != "node1" || self["Member"]["Name"] != "node1" {
+	if self["Config"]["Datacenter"] != "dc1" || self["Config"]["NodeName"] != "node1" || self["Member"]["Name"] != "node1" || self["Member"]["Addr"] != "127.0.0.1" {
 		t.Errorf("agent/self = %v", self)
+	}
+	if seg, ok := self["Meta"]["consul-network-segment"]; !ok || seg != "" || self["DebugConfig"]["ConnectEnabled"] != false {
+		t.Errorf("agent/self Meta = %v, DebugConfig = %v", self["Meta"], self["DebugConfig"])
 	}
 
 	if b := e.must(200, "GET", "/v1/status/leader", "").body; b != "\"127.0.0.1:8300\"\n" {
