@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"io"
-	"log"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +8,7 @@ import (
 
 	capi "github.com/hashicorp/consul/api"
 	"github.com/hashicorp/consul/api/watch"
+	"github.com/hashicorp/go-hclog"
 )
 
 // traefikItem is what Traefik's Consul catalog provider builds per
@@ -58,7 +57,7 @@ func traefikItems(t *testing.T, c *capi.Client, enableTag string) []traefikItem 
 
 // TestTraefikConsulCatalog replays Traefik's Consul catalog provider with
 // watch on (the v3 default): it runs the "services" and "checks" plans of
-// github.com/hashicorp/consul/api/watch, which block on catalog/services
+// github.com/hashicorp/consul/api/watch (RunWithClientAndHclog, as there), which block on catalog/services
 // and health/state/any, and rebuilds its configuration on each event.
 // Traefik v2 zipped Catalog().Service with Health().Service by position
 // instead, which needs both in the same order.
@@ -81,7 +80,7 @@ func TestTraefikConsulCatalog(t *testing.T) {
 			}
 		}
 		done := make(chan error, 1)
-		go func() { done <- plan.RunWithClientAndLogger(c, log.New(io.Discard, "", 0)) }()
+		go func() { done <- plan.RunWithClientAndHclog(c, hclog.NewNullLogger()) }()
 		t.Cleanup(func() { plan.Stop(); <-done })
 	}
 	expect := func(typ string, what string, ok func(raw any) bool) {
