@@ -14,7 +14,8 @@ type Snapshot struct {
 	instances cowMap[*Instance]
 	services  cowMap[*Service]
 	checks    cowMap[*Instance] // check ID → the instance that owns it
-	addrs     cowMap[[]string]  // address → IDs of instances there, sorted
+	addrs     cowMap[[]string]  // address → names of services there, sorted
+	addrRefs  cowMap[int]       // address NUL service → instances there
 	catalog   *catalogView
 	done      chan struct{}
 }
@@ -114,13 +115,22 @@ func (s *Snapshot) Checks() []*Check {
 	return out
 }
 
-// InstancesAt returns the instances registered with address a, sorted by ID.
+// ServicesAt returns the sorted names of the services with an instance
+// registered at address a.
+func (s *Snapshot) ServicesAt(a netip.Addr) []string {
+	names, _ := s.addrs.get(a.String())
+	return names
+}
+
+// InstancesAt returns the instances registered at address a, sorted by
+// service name, then ID.
 func (s *Snapshot) InstancesAt(a netip.Addr) []*Instance {
-	ids, _ := s.addrs.get(a.String())
-	out := make([]*Instance, 0, len(ids))
-	for _, id := range ids {
-		if in := s.Instance(id); in != nil {
-			out = append(out, in)
+	var out []*Instance
+	for _, name := range s.ServicesAt(a) {
+		for _, in := range s.Service(name).Instances {
+			if in.Addr == a {
+				out = append(out, in)
+			}
 		}
 	}
 	return out

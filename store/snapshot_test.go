@@ -1,6 +1,9 @@
 package store
 
 import (
+	"fmt"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 )
@@ -121,4 +124,29 @@ func TestSnapshotListings(t *testing.T) {
 	want(ids, "a", "b", "c")
 	want(names, "svc-a", "svc-b", "svc-c")
 	want(checks, "service:a", "service:b", "service:c")
+}
+
+func TestServicesAt(t *testing.T) {
+	s := openTest(t, "", nil)
+	a := netip.MustParseAddr("10.0.0.9")
+	for i, name := range []string{"web", "web", "api"} {
+		mustRegister(t, s, Registration{ID: fmt.Sprintf("i%d", i), Name: name, Address: a.String()})
+	}
+	want := func(names ...string) {
+		t.Helper()
+		if got := s.Snapshot().ServicesAt(a); !slices.Equal(got, names) {
+			t.Fatalf("ServicesAt = %v, want %v", got, names)
+		}
+	}
+	want("api", "web")
+	if err := s.Deregister("i0"); err != nil {
+		t.Fatal(err)
+	}
+	want("api", "web") // i1 still serves web there
+	mustRegister(t, s, Registration{ID: "i1", Name: "web", Address: "10.0.0.10"})
+	want("api")
+	if err := s.Deregister("i2"); err != nil {
+		t.Fatal(err)
+	}
+	want()
 }

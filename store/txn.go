@@ -17,6 +17,7 @@ type txn struct {
 	services  cowEdit[*Service]
 	checks    cowEdit[*Instance]
 	addrs     cowEdit[[]string]
+	addrRefs  cowEdit[int]
 
 	owned          map[string]*ownedService
 	catalogChanged bool
@@ -45,6 +46,7 @@ func newTxn(base *Snapshot, now time.Time) *txn {
 		services:  cowEdit[*Service]{m: base.services},
 		checks:    cowEdit[*Instance]{m: base.checks},
 		addrs:     cowEdit[[]string]{m: base.addrs},
+		addrRefs:  cowEdit[int]{m: base.addrRefs},
 		owned:     map[string]*ownedService{},
 		durable:   map[string]struct{}{},
 		lazy:      map[string]struct{}{},
@@ -123,25 +125,38 @@ func (t *txn) putChecks(old, in *Instance) {
 	}
 }
 
+// putAddr keeps the reverse index (address → service names) in step. It
+// counts instances per (address, service), so a write costs the same
+// however many instances share an address; the name list is copied only
+// when a service appears at or leaves an address.
 func (t *txn) putAddr(old, in *Instance) {
-	if old != nil && old.Addr.IsValid() && (in == nil || in.Addr != old.Addr) {
-		k := old.Addr.String()
-		ids, _ := t.addrs.get(k)
-		if i, ok := slices.BinarySearch(ids, old.ID); ok {
-			ids = slices.Delete(slices.Clone(ids), i, i+1)
-		}
-		if len(ids) == 0 {
-			t.addrs.del(k)
-		} else {
-			t.addrs.set(k, ids)
-		}
+	moved := func(a, b *Instance) bool { return b == nil || a.Addr != b.Addr || a.Name != b.Name }
+	if old != nil && old.Addr.IsValid() && moved(old, in) {
+		t.addrRef(old.Addr.String(), old.Name, -1)
 	}
-	if in != nil && in.Addr.IsValid() {
-		k := in.Addr.String()
-		ids, _ := t.addrs.get(k)
-		if i, ok := slices.BinarySearch(ids, in.ID); !ok {
-			t.addrs.set(k, slices.Insert(slices.Clone(ids), i, in.ID))
-		}
+	if in != nil && in.Addr.IsValid() && moved(in, old) {
+		t.addrRef(in.Addr.String(), in.Name, +1)
+	}
+}
+
+func (t *txn) addrRef(addr, name string, delta int) {
+	k := addr + "\x00" + name
+	n, _ := t.addrRefs.get(k)
+	n += delta
+	if n > 0 {
+		t.addrRefs.set(k, n)
+	} else {
+		t.addrRefs.del(k)
+	}
+	names, _ := t.addrs.get(addr)
+	i, found := slices.BinarySearch(names, name)
+	switch {
+	case n > 0 && !found:
+		t.addrs.set(addr, slices.Insert(slices.Clone(names), i, name))
+	case n <= 0 && found && len(names) == 1:
+		t.addrs.del(addr)
+	case n <= 0 && found:
+		t.addrs.set(addr, slices.Delete(slices.Clone(names), i, i+1))
 	}
 }
 
@@ -272,7 +287,7 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 	snap := &Snapshot{
 		index: t.index, node: base.node,
 		instances: t.instances.freeze(), services: t.services.freeze(),
-		checks: t.checks.freeze(), addrs: t.addrs.freeze(),
+		checks: t.checks.freeze(), addrs: t.addrs.freeze(), addrRefs: t.addrRefs.freeze(),
 		catalog: base.catalog, done: base.done,
 	}
 	closers := t.closers
