@@ -49,6 +49,10 @@ type Config struct {
 	CacheSize int
 	// MaxTCPConns bounds concurrent TCP connections; default 1024.
 	MaxTCPConns int
+	// TCPIdleTimeout is how long a TCP connection may wait for its next
+	// query after an answer before the server closes it (RFC 7766
+	// section 6.2.3); default 10s.
+	TCPIdleTimeout time.Duration
 	// RecursorTimeout bounds one exchange with one recursor; default 2s.
 	RecursorTimeout time.Duration
 	// UDPReaders is the number of batched UDP readers (recvmmsg and
@@ -67,6 +71,7 @@ const (
 	DefaultNegativeTTL = 5 * time.Second
 	defaultCacheSize   = 16384
 	defaultMaxTCPConns = 1024
+	defaultTCPIdle     = 10 * time.Second
 	defaultRecTimeout  = 2 * time.Second
 )
 
@@ -127,6 +132,9 @@ func (c *Config) fill() error {
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = defaultMaxTCPConns
+	}
+	if c.TCPIdleTimeout <= 0 {
+		c.TCPIdleTimeout = defaultTCPIdle
 	}
 	if c.RecursorTimeout <= 0 {
 		c.RecursorTimeout = defaultRecTimeout

@@ -20,12 +20,12 @@ import (
 type Source interface{ Snapshot() *store.Snapshot }
 
 // Timeouts of the listeners. A UDP read timeout only wakes the read loop;
-// over TCP it bounds the wait for the first query, and idleTimeout the
-// wait for each later one (RFC 7766 section 6.2.3).
+// over TCP it bounds the wait for the first query, and
+// Config.TCPIdleTimeout the wait for each later one (RFC 7766 section
+// 6.2.3).
 const (
 	readTimeout  = 2 * time.Second
 	writeTimeout = 2 * time.Second
-	idleTimeout  = 10 * time.Second
 	// udpReadSize is the read buffer: the largest UDP message, so no
 	// request is cut short however large its EDNS options.
 	udpReadSize = dns.MaxMsgSize
@@ -80,7 +80,7 @@ func (s *Server) Start() error {
 	s.tcp = &dns.Server{
 		Net: "tcp", Listener: netutil.LimitListener(ln, s.cfg.MaxTCPConns), Handler: s.h,
 		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
-		IdleTimeout: func() time.Duration { return idleTimeout },
+		IdleTimeout: func() time.Duration { return s.cfg.TCPIdleTimeout },
 		// Unlimited: miekg's default closes a connection after 128
 		// queries, which breaks pipelining clients.
 		MaxTCPQueries:     -1,
