@@ -340,27 +340,3 @@ func TestBlockingOverHTTP2(t *testing.T) {
 		t.Fatal("no answer over HTTP/2")
 	}
 }
-
-// TestParseWait: ?wait= in the forms clients send (the Go client sends
-// milliseconds, "120000ms"), capped later by the 10m maximum.
-func TestParseWait(t *testing.T) {
-	cases := []struct {
-		in   string
-		want time.Duration
-		ok   bool
-	}{
-		{"30s", 30 * time.Second, true},
-		{"5m", 5 * time.Minute, true},
-		{"120000ms", 2 * time.Minute, true},
-		{"1m30s", 90 * time.Second, true},
-		{"45", 45 * time.Second, true},
-		{"soon", 0, false},
-		{"-1s", 0, false},
-	}
-	for _, c := range cases {
-		got, err := parseWait(c.in)
-		if (err == nil) != c.ok || got != c.want {
-			t.Errorf("parseWait(%q) = %s, %v; want %s, ok %v", c.in, got, err, c.want, c.ok)
-		}
-	}
-}
