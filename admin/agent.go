@@ -25,9 +25,6 @@ func (a *API) agentRegister(w http.ResponseWriter, r *http.Request) error {
 	if d.reg.ReplaceExistingChecks, err = flag(r.URL.Query(), "replace-existing-checks"); err != nil {
 		return err
 	}
-	if err := roomForRegistration(a.st.Snapshot(), &d.reg); err != nil {
-		return err
-	}
 	warnUnknown(w, d.unknown)
 	if _, err := a.st.Register(d.reg); err != nil {
 		return storeError(d.rewrite(err))
@@ -193,9 +190,6 @@ func (a *API) checkRegister(w http.ResponseWriter, r *http.Request) error {
 	}
 	spec, err := decodeCheck(o)
 	if err != nil {
-		return err
-	}
-	if err := roomForCheck(a.st.Snapshot(), spec); err != nil {
 		return err
 	}
 	warnUnknown(w, o.unknown())

@@ -95,7 +95,7 @@ func describe(ev store.Event) string {
 		return fmt.Sprintf("registered in %s at %s, %s", ev.New.Name, hostPort(ev.New), ev.New.Health)
 	case ev.New == nil:
 		return "deregistered from " + ev.Old.Name
-	case ev.Old.ModifyIndex == ev.New.ModifyIndex:
+	case ev.Old.ModifyIndex == ev.New.ModifyIndex && cause(ev.Old, ev.New) == "":
 		return ""
 	case ev.Old.Health != ev.New.Health:
 		return fmt.Sprintf("%s → %s%s", ev.Old.Health, ev.New.Health, cause(ev.Old, ev.New))

@@ -84,6 +84,9 @@ func ParseAddress(s string) (netip.Addr, error) {
 		if a.Zone() != "" {
 			return netip.Addr{}, invalid("Address", "%q has a zone; give an address without %%zone", s)
 		}
+		if a.IsUnspecified() {
+			return netip.Addr{}, invalid("Address", "%q is the unspecified address; give the address clients should reach", s)
+		}
 		return a.Unmap(), nil
 	}
 	if strings.Contains(s, ":") {

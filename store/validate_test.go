@@ -40,6 +40,8 @@ func TestRegisterValidation(t *testing.T) {
 		{"ipv4", Registration{Name: "web", Address: "10.0.0.5"}, ""},
 		{"ipv6", Registration{Name: "web", Address: "2001:db8::1"}, ""},
 		{"hostname", Registration{Name: "web", Address: "db-1.example.com"}, ""},
+		{"unspecified ipv4", Registration{Name: "web", Address: "0.0.0.0"}, "Address"},
+		{"unspecified ipv6", Registration{Name: "web", Address: "::"}, "Address"},
 		{"bad dotted quad", Registration{Name: "web", Address: "300.1.1.1"}, "Address"},
 		{"short dotted quad", Registration{Name: "web", Address: "1.2.3"}, "Address"},
 		{"bad ipv6", Registration{Name: "web", Address: "2001:db8:::1"}, "Address"},

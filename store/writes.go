@@ -76,8 +76,8 @@ func (s *Store) RegisterCheck(spec CheckSpec) error {
 			return err
 		}
 		checks := withoutCheck(old.Checks, c.ID)
-		if len(checks) >= MaxChecks+1 {
-			return invalid("CheckID", "instance %q already has %d checks; at most %d are allowed", old.ID, len(checks), MaxChecks)
+		if n := countChecks(checks); n >= MaxChecks {
+			return invalid("CheckID", "instance %q already has %d checks; at most %d are allowed", old.ID, n, MaxChecks)
 		}
 		in := *old
 		in.Checks = sortChecks(append(checks, keepStatus(c, findCheck(old, c.ID), t)))
@@ -223,8 +223,9 @@ func (t *txn) setStatus(old *Instance, nc *Check, status Status, output string) 
 		if status != prev.Status {
 			nc.StatusSince = t.now
 		}
+		// As in Consul, a check's change moves the check's and the
+		// service's index, not the instance's ModifyIndex.
 		nc.Status, nc.Output, nc.ModifyIndex = status, output, idx
-		in.ModifyIndex = idx
 	}
 	in.Checks = slices.Clone(old.Checks)
 	in.Checks[slices.Index(old.Checks, prev)] = nc
@@ -277,6 +278,9 @@ func (s *Store) buildInstance(t *txn, r Registration) (*Instance, error) {
 		return nil, err
 	}
 	in.Checks = mergeChecks(t.instance(in.ID), checks, r.ReplaceExistingChecks, t)
+	if n := countChecks(in.Checks); n > MaxChecks {
+		return nil, invalid("Checks", "would give instance %q %d checks with those it keeps; at most %d are allowed (re-register with replace-existing-checks to drop old ones)", in.ID, n, MaxChecks)
+	}
 	return in, nil
 }
 
@@ -370,6 +374,18 @@ func keepStatus(c, prev *Check, t *txn) *Check {
 		c.Status, c.Output, c.StatusSince, c.Heartbeat = prev.Status, prev.Output, prev.StatusSince, prev.Heartbeat
 	}
 	return c
+}
+
+// countChecks counts the checks that count against MaxChecks: all but
+// maintenance mode's.
+func countChecks(checks []*Check) int {
+	n := 0
+	for _, c := range checks {
+		if c.Kind != KindMaintenance {
+			n++
+		}
+	}
+	return n
 }
 
 func withoutCheck(checks []*Check, id string) []*Check {

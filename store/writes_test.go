@@ -2,6 +2,7 @@ package store
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -202,5 +203,35 @@ func TestIdenticalReRegistrationChangesNothing(t *testing.T) {
 	mustRegister(t, s, r)
 	if s.Snapshot().Index() == before.Index() || s.Snapshot().Instance("w").Port != 81 {
 		t.Error("a changed re-registration was not applied")
+	}
+}
+
+func TestCheckLimitHoldsAcrossWrites(t *testing.T) {
+	s := openTest(t, "", nil)
+	specs := func(prefix string, n int) []CheckSpec {
+		out := make([]CheckSpec, n)
+		for i := range out {
+			out[i] = CheckSpec{ID: fmt.Sprintf("%s%d", prefix, i), TTL: time.Minute}
+		}
+		return out
+	}
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: specs("a", MaxChecks)})
+	if err := s.RegisterCheck(CheckSpec{ServiceID: "w", ID: "extra", TTL: time.Minute}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("a 33rd check through RegisterCheck: %v, want refused", err)
+	}
+	if err := s.RegisterCheck(CheckSpec{ServiceID: "w", ID: "a0", TTL: 2 * time.Minute}); err != nil {
+		t.Errorf("replacing one of 32 checks: %v", err)
+	}
+	if _, err := s.Register(Registration{ID: "w", Name: "web", Checks: specs("b", 1)}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("re-registration keeping 32 checks and adding one: %v, want refused", err)
+	}
+	if _, err := s.Register(Registration{ID: "w", Name: "web", Checks: specs("b", MaxChecks), ReplaceExistingChecks: true}); err != nil {
+		t.Errorf("replacing all checks: %v", err)
+	}
+	if err := s.SetMaintenance("w", true, ""); err != nil {
+		t.Errorf("maintenance does not count against the limit: %v", err)
+	}
+	if n := len(s.Snapshot().Instance("w").Checks); n != MaxChecks+1 {
+		t.Errorf("%d checks, want %d plus maintenance", n, MaxChecks)
 	}
 }
