@@ -1,6 +1,7 @@
 package dnsserver
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math"
@@ -118,6 +119,9 @@ func (c *Config) fill() error {
 		if err != nil {
 			return err
 		}
+		if a, err = resolveRecursor(r, a); err != nil {
+			return err
+		}
 		recs = append(recs, a)
 	}
 	c.Recursors = recs
@@ -191,6 +195,23 @@ func recursorAddr(r string) (string, error) {
 		}
 	}
 	return net.JoinHostPort(host, port), nil
+}
+
+// resolveRecursor looks a recursor's host name up once, at start. Looking
+// it up per query would go through the system resolver, which loops when
+// resolv.conf points at beacon itself.
+func resolveRecursor(flag, hostPort string) (string, error) {
+	host, port, _ := net.SplitHostPort(hostPort)
+	if _, err := netip.ParseAddr(host); err == nil {
+		return hostPort, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return "", fmt.Errorf("-recursor %q: cannot resolve %s (%v); give an IP address", flag, host, err)
+	}
+	return net.JoinHostPort(addrs[0].Unmap().String(), port), nil
 }
 
 // isLDH reports whether s is a non-empty run of letters, digits and hyphens.

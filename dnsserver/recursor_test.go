@@ -157,6 +157,19 @@ func TestRecursorAddr(t *testing.T) {
 	}
 }
 
+func TestResolveRecursor(t *testing.T) {
+	got, err := resolveRecursor("localhost:5300", "localhost:5300")
+	if err != nil || (got != "127.0.0.1:5300" && got != "[::1]:5300") {
+		t.Errorf("resolveRecursor(localhost:5300) = %q, %v; want a loopback address", got, err)
+	}
+	if got, err := resolveRecursor("192.0.2.1", "192.0.2.1:53"); err != nil || got != "192.0.2.1:53" {
+		t.Errorf("an IP recursor changed: %q, %v", got, err)
+	}
+	if _, err := resolveRecursor("no-such-host.invalid", "no-such-host.invalid:53"); err == nil || !strings.HasPrefix(err.Error(), "-recursor ") {
+		t.Errorf("unresolvable recursor: %v, want an error naming -recursor", err)
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	for _, c := range []struct {
 		cfg  Config

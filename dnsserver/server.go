@@ -232,6 +232,12 @@ func listen(addr string) (net.PacketConn, net.Listener, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		// The kernel's default receive buffer (about 200 KiB) overflows in
+		// bursts under load; 1 MiB is what NSD asks for. The kernel may
+		// grant less, which is no reason to fail.
+		if u, ok := pc.(*net.UDPConn); ok {
+			_ = u.SetReadBuffer(1 << 20)
+		}
 		taddr := addr
 		if port == "0" {
 			_, p, _ := net.SplitHostPort(pc.LocalAddr().String())
