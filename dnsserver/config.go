@@ -50,6 +50,11 @@ type Config struct {
 	CacheSize int
 	// MaxTCPConns bounds concurrent TCP connections; default 1024.
 	MaxTCPConns int
+	// MaxTCPQueries bounds the queries one TCP connection may carry
+	// before the server closes it; default 65536, far above what
+	// pipelining clients send per connection (miekg/dns's own default of
+	// 128 breaks them), yet no connection holds a slot forever.
+	MaxTCPQueries int
 	// TCPIdleTimeout is how long a TCP connection may wait for its next
 	// query after an answer before the server closes it (RFC 7766
 	// section 6.2.3); default 10s.
@@ -72,6 +77,7 @@ const (
 	DefaultNegativeTTL = 5 * time.Second
 	defaultCacheSize   = 16384
 	defaultMaxTCPConns = 1024
+	defaultMaxTCPQs    = 65536
 	defaultTCPIdle     = 10 * time.Second
 	defaultRecTimeout  = 2 * time.Second
 )
@@ -136,6 +142,9 @@ func (c *Config) fill() error {
 	}
 	if c.MaxTCPConns <= 0 {
 		c.MaxTCPConns = defaultMaxTCPConns
+	}
+	if c.MaxTCPQueries <= 0 {
+		c.MaxTCPQueries = defaultMaxTCPQs
 	}
 	if c.TCPIdleTimeout <= 0 {
 		c.TCPIdleTimeout = defaultTCPIdle

@@ -80,10 +80,8 @@ func (s *Server) Start() error {
 	s.tcp = &dns.Server{
 		Net: "tcp", Listener: netutil.LimitListener(ln, s.cfg.MaxTCPConns), Handler: s.h,
 		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
-		IdleTimeout: func() time.Duration { return s.cfg.TCPIdleTimeout },
-		// Unlimited: miekg's default closes a connection after 128
-		// queries, which breaks pipelining clients.
-		MaxTCPQueries:     -1,
+		IdleTimeout:       func() time.Duration { return s.cfg.TCPIdleTimeout },
+		MaxTCPQueries:     s.cfg.MaxTCPQueries,
 		MsgAcceptFunc:     s.h.accept,
 		MsgInvalidFunc:    s.h.invalid,
 		NotifyStartedFunc: notify,

@@ -107,3 +107,30 @@ func TestTCPIdleTimeout(t *testing.T) {
 		t.Errorf("closed after %s idle, want about %s", waited, idle)
 	}
 }
+
+func TestTCPMaxQueries(t *testing.T) {
+	f := newFixture(t, func(c *Config) { c.MaxTCPQueries = 3 })
+	seed(t, f)
+	conn, err := dns.Dial("tcp", f.srv.TCPAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	for i := range 3 {
+		if err := conn.WriteMsg(new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA)); err != nil {
+			t.Fatalf("query %d: %v", i, err)
+		}
+		if r, err := conn.ReadMsg(); err != nil || len(r.Answer) != 2 {
+			t.Fatalf("query %d: %v %v", i, r, err)
+		}
+	}
+	conn.WriteMsg(new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA))
+	if r, err := conn.ReadMsg(); err == nil {
+		t.Fatalf("a 4th query was answered on a connection limited to 3: %v", r)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("connection left open after its last allowed query")
+	}
+}
