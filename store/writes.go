@@ -140,28 +140,18 @@ func (s *Store) SetMaintenance(id string, enable bool, reason string) error {
 // and sets status and output. The status change reaches disk within the
 // flush interval; the snapshot shows it at once.
 func (s *Store) UpdateTTL(checkID string, status Status, output string) error {
-	if !status.Valid() {
-		return invalid("Status", "is %q; it must be passing, warning or critical", trunc(string(status)))
-	}
-	return s.do(false, func(t *txn) error {
-		c, old := t.check(checkID)
-		if c == nil {
-			return notFound("check", checkID)
-		}
-		if c.Kind != KindTTL {
-			return invalid("CheckID", "%q is a %s check, not a TTL check; only TTL checks take updates", checkID, c.Kind)
-		}
-		nc := *c
-		nc.Heartbeat = t.now
-		t.setStatus(old, &nc, status, output)
-		return nil
-	})
+	return s.report(checkID, status, output, true)
 }
 
-// SetCheckStatus records the result of an HTTP or TCP check, or of a TTL
-// check that expired. It is a no-op when nothing changes. A check that no
-// longer exists gives ErrNotFound.
+// SetCheckStatus records the result of an HTTP or TCP check. It is a no-op
+// when nothing changes. A check that no longer exists gives ErrNotFound.
 func (s *Store) SetCheckStatus(checkID string, status Status, output string) error {
+	return s.report(checkID, status, output, false)
+}
+
+// report sets a check's status and output; heartbeat says it is a TTL
+// report, which only TTL checks take and which restarts their TTL.
+func (s *Store) report(checkID string, status Status, output string, heartbeat bool) error {
 	if !status.Valid() {
 		return invalid("Status", "is %q; it must be passing, warning or critical", trunc(string(status)))
 	}
@@ -171,6 +161,12 @@ func (s *Store) SetCheckStatus(checkID string, status Status, output string) err
 			return notFound("check", checkID)
 		}
 		nc := *c
+		if heartbeat {
+			if c.Kind != KindTTL {
+				return invalid("CheckID", "%q is a %s check, not a TTL check; only TTL checks take updates", checkID, c.Kind)
+			}
+			nc.Heartbeat = t.now
+		}
 		t.setStatus(old, &nc, status, output)
 		return nil
 	})
