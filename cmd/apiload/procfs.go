@@ -184,6 +184,9 @@ func cpuNow(pid int) (machine, server, self time.Duration, ok bool) {
 func (m *cpuMeter) stop(wall time.Duration) cpuUse {
 	machine, server, self, ok := cpuNow(m.pid)
 	u := cpuUse{Wall: wall, Server: server - m.server, Self: self - m.self, Known: ok && m.ok}
-	u.Others = (machine - m.machine) - u.Server - u.Self
+	// The machine's busy time is sampled per tick while a process's is
+	// accounted per scheduling, so on a quiet machine the difference can
+	// dip below zero; it means none.
+	u.Others = max(0, (machine-m.machine)-u.Server-u.Self)
 	return u
 }
