@@ -31,20 +31,61 @@ func (g growthResult) Rates() []float64 {
 	return out
 }
 
+// CPUs are beacon's CPU time per registration, step by step; nil when
+// it was not measured.
+func (g growthResult) CPUs() []float64 {
+	var out []float64
+	for _, s := range g.Res.Steps {
+		if s.CPU <= 0 {
+			return nil
+		}
+		out = append(out, float64(s.CPUPerReg()))
+	}
+	return out
+}
+
 // Flat reports whether no step ran more than flatTolerance slower than
-// the median step, and the ratio of the last step's rate to the first's.
+// the median step and (when measured) none cost beacon more than
+// flatTolerance more CPU per registration than the median step, with the
+// ratio of the last step's rate to the first's.
 func (g growthResult) Flat() (bool, float64) {
 	r := g.Rates()
 	if len(r) < 2 {
 		return false, 0
 	}
+	ratio := r[len(r)-1] / r[0]
 	med := median(r)
 	for _, v := range r {
 		if v < (1-flatTolerance)*med {
-			return false, r[len(r)-1] / r[0]
+			return false, ratio
 		}
 	}
-	return true, r[len(r)-1] / r[0]
+	cpu := g.CPUs()
+	med = median(cpu)
+	for _, v := range cpu {
+		if v > (1+flatTolerance)*med {
+			return false, ratio
+		}
+	}
+	return true, ratio
+}
+
+// stepCPU gives each step the CPU beacon used during it, from the
+// readings at the start, at each step's end (at; zero where none was
+// taken) and at the end of the run (end, for a last step that did not
+// fill up).
+func stepCPU(steps []stepResult, start time.Duration, at []time.Duration, end time.Duration) {
+	prev := start
+	for k := range steps {
+		cur := end
+		if k < len(at) && at[k] != 0 {
+			cur = at[k]
+		} else if k != len(steps)-1 {
+			return
+		}
+		steps[k].CPU = cur - prev
+		prev = cur
+	}
 }
 
 // Complete reports whether every instance asked for was registered.
@@ -59,15 +100,25 @@ func (b *bench) growth(ctx context.Context, s *server, tag string) (growthResult
 	prefix := b.run + tag
 	l := load{prefix: prefix, services: serviceNames(prefix, cfg.growServices), clients: cfg.growClients,
 		count: cfg.instances, until: time.Now().Add(cfg.growTimeout), step: cfg.step}
+	// beacon's CPU time at the end of each step, for its cost per
+	// registration step by step.
+	cpuAt := make([]time.Duration, (cfg.instances+cfg.step-1)/cfg.step)
+	if s.PID != 0 {
+		l.onStep = func(k int) { cpuAt[k], _ = readCPU(s.PID) }
+	}
 	meter := startCPUMeter(s.PID)
 	res, err := runLoad(ctx, c, l)
 	if err != nil {
 		return growthResult{}, fmt.Errorf("phase 2: %w", err)
 	}
+	if s.PID != 0 {
+		end, _ := readCPU(s.PID)
+		stepCPU(res.Steps, meter.server, cpuAt, end)
+	}
 	g := growthResult{Target: cfg.instances, Services: cfg.growServices, Clients: cfg.growClients, Res: res, Use: meter.stop(res.Elapsed)}
 	b.logf("phase 2: %d registrations in %.1fs; CPU beacon %v apiload %v others %v", res.N, res.Elapsed.Seconds(), g.Use.Server, g.Use.Self, g.Use.Others)
 	for _, st := range res.Steps {
-		b.logf("phase 2: up to %6d: %.0f/s, p50 %v p99 %v", st.Upto, rate(st.N, st.Elapsed), st.Lat.P50, st.Lat.P99)
+		b.logf("phase 2: up to %6d: %.0f/s, p50 %v p99 %v, beacon CPU %v/registration", st.Upto, rate(st.N, st.Elapsed), st.Lat.P50, st.Lat.P99, st.CPUPerReg())
 	}
 	if g.Heap, err = c.metric(ctx, heapInuse); err != nil {
 		return g, err

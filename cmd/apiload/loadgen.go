@@ -17,6 +17,9 @@ type load struct {
 	count    int
 	until    time.Time
 	step     int // report per this many completions; 0 for none
+	// onStep, if set, is called by the client that completes step k
+	// (from 0), as that step ends.
+	onStep func(k int)
 }
 
 // loadResult is what a run did.
@@ -33,6 +36,15 @@ type stepResult struct {
 	N       int
 	Elapsed time.Duration
 	Lat     summary
+	CPU     time.Duration // beacon's CPU time during the step; 0 if unknown
+}
+
+// CPUPerReg is beacon's CPU time per registration in the step.
+func (s stepResult) CPUPerReg() time.Duration {
+	if s.N == 0 {
+		return 0
+	}
+	return s.CPU / time.Duration(s.N)
 }
 
 type sample struct {
@@ -76,6 +88,9 @@ func runLoad(ctx context.Context, c *client, l load) (loadResult, error) {
 				perWorker[w] = append(perWorker[w], sample{i, now.Sub(t)})
 				if d := int(done.Add(1)); l.step > 0 && d%l.step == 0 {
 					stamps[d/l.step-1] = now
+					if l.onStep != nil {
+						l.onStep(d/l.step - 1)
+					}
 				}
 			}
 		}()

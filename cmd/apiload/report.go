@@ -76,10 +76,14 @@ func writeReport(w io.Writer, r *results, cfg config) {
 	if g := r.Growth; g != nil {
 		fmt.Fprintf(&b, "\nCatalog growth: %s instances over %s services (%s per service), %d clients, on a fresh beacon; other processes used %s of the machine meanwhile.\n\n",
 			thousands(float64(g.Target)), thousands(float64(g.Services)), thousands(float64(g.Target/max(g.Services, 1))), g.Clients, others(g.Use, r.Env.CPUs))
-		b.WriteString("| instances | registrations/s | p50 | p99 |\n|---|---|---|---|\n")
+		b.WriteString("| instances | registrations/s | p50 | p99 | beacon CPU/registration |\n|---|---|---|---|---|\n")
 		for _, s := range g.Res.Steps {
-			fmt.Fprintf(&b, "| %s–%s | %s | %s | %s |\n", thousands(float64(s.Upto-s.N)), thousands(float64(s.Upto)),
-				thousands(rate(s.N, s.Elapsed)), ms(s.Lat.P50), ms(s.Lat.P99))
+			cpu := "—"
+			if s.CPU > 0 {
+				cpu = fmt.Sprintf("%d µs", s.CPUPerReg().Microseconds())
+			}
+			fmt.Fprintf(&b, "| %s–%s | %s | %s | %s | %s |\n", thousands(float64(s.Upto-s.N)), thousands(float64(s.Upto)),
+				thousands(rate(s.N, s.Elapsed)), ms(s.Lat.P50), ms(s.Lat.P99), cpu)
 		}
 	}
 	if len(r.Watch) > 0 {

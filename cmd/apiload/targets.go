@@ -80,7 +80,7 @@ func (r *results) verdicts() []verdict {
 
 func (r *results) growthVerdicts() []verdict {
 	flat := verdict{What: fmt.Sprintf("registrations/s per step, 0 → %s instances", thousands(targetInstances)),
-		Got: "—", Target: fmt.Sprintf("flat (every step within %.0f%% of the median)", flatTolerance*100),
+		Got: "—", Target: fmt.Sprintf("flat: every step's rate and CPU/registration within %.0f%% of the median step's", flatTolerance*100),
 		Result: verdictNotMeasured, Peer: peerGrowth}
 	mem := verdict{What: fmt.Sprintf("RSS with %s instances", thousands(targetInstances)), Got: "—",
 		Target: fmt.Sprintf("< %.0f MB", targetRSS/1e6), Result: verdictNotMeasured, Peer: peerRSS}
@@ -88,11 +88,20 @@ func (r *results) growthVerdicts() []verdict {
 	if g == nil {
 		return []verdict{flat, mem}
 	}
+	if g.Target != targetInstances {
+		flat.What = fmt.Sprintf("registrations/s per step, 0 → %s instances (the target is for %s)", thousands(float64(g.Target)), thousands(targetInstances))
+		mem.What = fmt.Sprintf("RSS with %s instances (the target is for %s)", thousands(float64(g.Target)), thousands(targetInstances))
+	}
 	rates := g.Rates()
 	if len(rates) > 0 {
 		ok, ratio := g.Flat()
 		lo, hi := minMax(rates)
 		flat.Got = fmt.Sprintf("%s–%s/s over %d steps (last/first %.2f)", thousands(lo), thousands(hi), len(rates), ratio)
+		if cpu := g.CPUs(); cpu != nil {
+			clo, chi := minMax(cpu)
+			flat.Got += fmt.Sprintf("; beacon CPU %.0f–%.0f µs/registration (first %.0f, last %.0f)",
+				clo/1e3, chi/1e3, cpu[0]/1e3, cpu[len(cpu)-1]/1e3)
+		}
 		flat.Result = passFail(ok && g.Complete() && g.Target >= targetInstances)
 	}
 	if g.Mem.RSS > 0 {

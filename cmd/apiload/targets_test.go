@@ -80,18 +80,50 @@ func TestVerdicts(t *testing.T) {
 func TestFlat(t *testing.T) {
 	tests := []struct {
 		rates []float64
+		cpus  []time.Duration // per step (of 1 s, rate registrations)
 		flat  bool
 		ratio float64
 	}{
-		{[]float64{100, 100}, true, 1},
-		{[]float64{100, 90, 80, 100, 95}, true, 0.95},
-		{[]float64{100, 100, 100, 100, 50}, false, 0.5},
-		{[]float64{100}, false, 0},
+		{[]float64{100, 100}, nil, true, 1},
+		{[]float64{100, 90, 80, 100, 95}, nil, true, 0.95},
+		{[]float64{100, 100, 100, 100, 50}, nil, false, 0.5},
+		{[]float64{100}, nil, false, 0},
+		{[]float64{100, 100, 100}, []time.Duration{10 * time.Millisecond, 11 * time.Millisecond, 12 * time.Millisecond}, true, 1},
+		{[]float64{100, 100, 100}, []time.Duration{10 * time.Millisecond, 10 * time.Millisecond, 13 * time.Millisecond}, false, 1},
+		{[]float64{100, 100, 100}, []time.Duration{10 * time.Millisecond, 0, 10 * time.Millisecond}, true, 1}, // unknown: rates only
 	}
 	for _, tt := range tests {
-		flat, ratio := grown(1, 1, tt.rates...).Flat()
+		g := grown(1, 1, tt.rates...)
+		for i, c := range tt.cpus {
+			g.Res.Steps[i].CPU = c
+		}
+		flat, ratio := g.Flat()
 		if flat != tt.flat || ratio != tt.ratio {
-			t.Errorf("Flat(%v) = %v, %v; want %v, %v", tt.rates, flat, ratio, tt.flat, tt.ratio)
+			t.Errorf("Flat(%v, %v) = %v, %v; want %v, %v", tt.rates, tt.cpus, flat, ratio, tt.flat, tt.ratio)
+		}
+	}
+}
+
+func TestStepCPU(t *testing.T) {
+	s := time.Second
+	tests := []struct {
+		name  string
+		steps int
+		at    []time.Duration
+		end   time.Duration
+		want  []time.Duration
+	}{
+		{"all read", 3, []time.Duration{11 * s, 13 * s, 16 * s}, 17 * s, []time.Duration{s, 2 * s, 3 * s}},
+		{"last step partial", 3, []time.Duration{11 * s, 13 * s, 0}, 17 * s, []time.Duration{s, 2 * s, 4 * s}},
+		{"reading missing", 3, []time.Duration{11 * s, 0, 16 * s}, 17 * s, []time.Duration{s, 0, 0}},
+	}
+	for _, tt := range tests {
+		steps := make([]stepResult, tt.steps)
+		stepCPU(steps, 10*s, tt.at, tt.end)
+		for i, st := range steps {
+			if st.CPU != tt.want[i] {
+				t.Errorf("%s: step %d CPU = %v, want %v", tt.name, i, st.CPU, tt.want[i])
+			}
 		}
 	}
 }
