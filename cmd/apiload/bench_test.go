@@ -13,7 +13,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +20,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -326,71 +324,11 @@ func BenchmarkWatchers(b *testing.B) {
 	}
 }
 
-// encodeOnce is the floor under beacon's blocking queries on this
-// machine: net/http and the same load generator, with a handler that
-// encodes each answer once per change and hands every woken watcher the
-// same bytes.
-type encodeOnce struct {
-	mu      sync.Mutex
-	index   uint64
-	changed chan struct{}
-	ids     []string
-	names   map[string][]string
-	health  []byte
-	catalog []byte
-}
-
-func (e *encodeOnce) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPut {
-		var body struct{ ID, Name string }
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		e.mu.Lock()
-		e.ids = append(e.ids, body.ID)
-		e.names[body.Name] = []string{"v1"}
-		e.index++
-		var entries []map[string]map[string]string
-		for _, id := range e.ids {
-			entries = append(entries, map[string]map[string]string{"Service": {"ID": id}})
-		}
-		e.health, _ = json.Marshal(entries)
-		e.catalog, _ = json.Marshal(e.names)
-		close(e.changed)
-		e.changed = make(chan struct{})
-		e.mu.Unlock()
-		return
-	}
-	e.mu.Lock()
-	index, changed := e.index, e.changed
-	e.mu.Unlock()
-	if v := r.URL.Query().Get("index"); v != "" {
-		if n, _ := strconv.ParseUint(v, 10, 64); n >= index {
-			select {
-			case <-changed:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	e.mu.Lock()
-	index, body := e.index, e.health
-	if strings.HasPrefix(r.URL.Path, "/v1/catalog/") {
-		body = e.catalog
-	}
-	e.mu.Unlock()
-	h := w.Header()
-	h.Set("X-Consul-Index", strconv.FormatUint(index, 10))
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	_, _ = w.Write(body)
-}
-
-// BenchmarkWatchersFloor is BenchmarkWatchers against encodeOnce: what
-// 1,000 blocked watchers cost here when nothing is encoded per watcher.
+// BenchmarkWatchersFloor is BenchmarkWatchers against the floor server:
+// what 1,000 blocked watchers cost here when nothing is encoded per
+// watcher.
 func BenchmarkWatchersFloor(b *testing.B) {
-	srv := httptest.NewServer(&encodeOnce{index: 1, changed: make(chan struct{}), names: map[string][]string{}})
+	srv := httptest.NewServer(newFloor())
 	defer srv.Close()
 	c := newClient(strings.TrimPrefix(srv.URL, "http://"), 1008)
 	defer c.close()
@@ -407,7 +345,4 @@ func BenchmarkWatchersFloor(b *testing.B) {
 	b.ReportMetric(float64(summarize(send).P50.Microseconds()), "p99-from-send-µs")
 }
 
-var (
-	_ http.Handler = (*fakeBeacon)(nil)
-	_ http.Handler = (*encodeOnce)(nil)
-)
+var _ http.Handler = (*fakeBeacon)(nil)

@@ -57,6 +57,9 @@ type config struct {
 	quietWait time.Duration
 	maxOthers float64
 	attempts  int
+
+	floor      bool
+	serveFloor string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -87,6 +90,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.quiet, "quiet", 0.15, "before each measurement, wait until other processes use less than this share of the machine's CPU (0 to not wait)")
 	fs.DurationVar(&c.quietWait, "quiet-wait", time.Minute, "bound on each wait for -quiet")
 	fs.Float64Var(&c.maxOthers, "max-others", 0.25, "measure again when other processes used more than this share of the machine's CPU during a measurement")
+	fs.BoolVar(&c.floor, "floor", true, "phase 3: also measure a minimal net/http server that encodes each answer once per change (this program with -serve-floor), for reference")
+	fs.StringVar(&c.serveFloor, "serve-floor", "", "run only the reference server of -floor on this address (used by -floor)")
 	fs.IntVar(&c.attempts, "attempts", 3, "at most this many attempts per measurement (see -max-others); the least disturbed is kept")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -142,6 +147,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "apiload: %v\n", err)
 		return 2
+	}
+	if cfg.serveFloor != "" {
+		if err := serveFloor(cfg.serveFloor, stderr); err != nil {
+			fmt.Fprintf(stderr, "apiload: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -241,6 +253,19 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	}
 	if b.phase(2) {
 		if err := b.loaded(ctx, res); err != nil {
+			return res, err
+		}
+	}
+	if b.phase(3) && cfg.floor {
+		s, err := startFloor(ctx)
+		if err != nil {
+			return res, fmt.Errorf("floor server: %w", err)
+		}
+		b.started = append(b.started, s)
+		w, err := b.watchers(ctx, s, "f-", floorLabel)
+		b.release(s)
+		res.Floor = w
+		if err != nil {
 			return res, err
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -92,7 +93,7 @@ func writeReport(w io.Writer, r *results, cfg config) {
 			"(a watcher answered before the 200 arrived counts as 0) and from sending the registration: beacon answers the watchers as soon as the change is committed, so its own 200 queues behind them. "+
 			"CPU is used from sending the registration until the last answer (10 ms resolution for beacon).\n\n", cfg.watchers, cfg.settle)
 		b.WriteString("| catalog | endpoint | from the 200: p50 | p99 | max | answered before the 200 | from sending: p50 | p99 | max | registration round trip | CPU beacon / apiload / other processes |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
-		for _, w := range r.Watch {
+		for _, w := range append(slices.Clone(r.Watch), r.Floor...) {
 			cpu := "—"
 			if w.Use.Known {
 				cpu = fmt.Sprintf("%s / %s / %s", ms(w.Use.Server), ms(w.Use.Self), others(w.Use, r.Env.CPUs))

@@ -67,8 +67,24 @@ type server struct {
 // killed outright.
 func startServer(ctx context.Context, bin, parent, name string) (*server, error) {
 	dataDir := filepath.Join(parent, name)
-	cmd := exec.Command(bin, "serve", "-data-dir", dataDir,
+	return startProcess(ctx, dataDir, bin, "serve", "-data-dir", dataDir,
 		"-http-addr", "127.0.0.1:0", "-dns-addr", "127.0.0.1:0", "-node", "apiload", "-log-level", "info")
+}
+
+// startFloor runs this program as the floor server (see floor.go).
+func startFloor(ctx context.Context) (*server, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return startProcess(ctx, "", self, "-serve-floor", "127.0.0.1:0")
+}
+
+// startProcess runs argv, which must log its HTTP address as beacon does,
+// and waits until its /healthz answers 200.
+func startProcess(ctx context.Context, dataDir string, argv ...string) (*server, error) {
+	bin := argv[0]
+	cmd := exec.Command(bin, argv[1:]...)
 	cmd.Env = cleanEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()

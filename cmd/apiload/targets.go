@@ -30,7 +30,11 @@ type results struct {
 	Throughput []throughputRow
 	Growth     *growthResult
 	Watch      []watchRound
+	Floor      []watchRound // the same rounds against the floor server
 }
+
+// floorLabel names the floor server's rounds.
+const floorLabel = "reference: net/http answering bytes encoded once per change, no beacon"
 
 // verdict is one target checked against a measurement.
 type verdict struct {
@@ -131,6 +135,14 @@ func (r *results) watchVerdicts() []verdict {
 			Result: fmt.Sprintf("%s (from sending: %s)", passFail(enough && w.Lat.P99 <= targetWatchersP99),
 				passFail(enough && w.FromSend.P99 <= targetWatchersP99)),
 			Peer: peerWatchers,
+		})
+	}
+	for _, w := range r.Floor {
+		out = append(out, verdict{
+			What: fmt.Sprintf("the same on `%s`, %s", w.Endpoint, w.Catalog),
+			Got: fmt.Sprintf("from the registration's 200: p50 %s, p99 %s, max %s; from sending it: p99 %s",
+				ms(w.Lat.P50), ms(w.Lat.P99), ms(w.Lat.Max), ms(w.FromSend.P99)),
+			Target: "—", Result: "—", Peer: "—",
 		})
 	}
 	return out

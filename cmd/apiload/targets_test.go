@@ -148,6 +148,7 @@ func TestReportTables(t *testing.T) {
 		Throughput: []throughputRow{throughputAt(1, 1000, time.Second)},
 		Growth:     grown(100_000, 100_000, 100, 100),
 		Watch:      []watchRound{{Endpoint: "/v1/catalog/services", Catalog: "small", Watchers: 1000}},
+		Floor:      []watchRound{{Endpoint: "/v1/health/service/NAME", Catalog: floorLabel, Watchers: 1000}},
 		Fsync:      &fsyncResult{N: 200},
 	}
 	var b bytes.Buffer
@@ -158,6 +159,8 @@ func TestReportTables(t *testing.T) {
 		"| 1 | 1,000 | 1,000 | 1,000 | 1.000 | 1.0 |",
 		"| 0–100 | 100 |", "| 100–200 | 100 |",
 		"| small | `/v1/catalog/services` |",
+		"| " + floorLabel + " | `/v1/health/service/NAME` |",
+		"| the same on `/v1/health/service/NAME`, " + floorLabel,
 		"fsync probe",
 	} {
 		if !strings.Contains(out, want) {
