@@ -48,6 +48,7 @@ type config struct {
 	growTimeout  time.Duration
 
 	watchers     int
+	watchRounds  int
 	settle       time.Duration
 	watchTimeout time.Duration
 
@@ -84,6 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.growClients, "grow-clients", manyClients, "phase 2: concurrent clients")
 	fs.DurationVar(&c.growTimeout, "grow-timeout", 10*time.Minute, "phase 2: bound on registering the instances")
 	fs.IntVar(&c.watchers, "watchers", 1000, "phase 3: blocked watchers per round")
+	fs.IntVar(&c.watchRounds, "watch-rounds", 5, "phase 3: rounds per measurement; percentiles are over the watchers of all rounds")
 	fs.DurationVar(&c.settle, "settle", 500*time.Millisecond, "phase 3: wait after the last watcher's request was sent before the registration")
 	fs.DurationVar(&c.watchTimeout, "watch-timeout", 30*time.Second, "phase 3: bound on sending the watchers, and on their answers")
 	fs.IntVar(&c.fsyncs, "fsyncs", 200, "fsync probe: write+fdatasync rounds")
@@ -110,7 +112,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		name string
 		n    int
 	}{{"-max-regs", c.maxRegs}, {"-instances", c.instances}, {"-services", c.growServices}, {"-step", c.step},
-		{"-grow-clients", c.growClients}, {"-watchers", c.watchers}, {"-fsyncs", c.fsyncs}, {"-attempts", c.attempts}} {
+		{"-grow-clients", c.growClients}, {"-watchers", c.watchers}, {"-watch-rounds", c.watchRounds}, {"-fsyncs", c.fsyncs}, {"-attempts", c.attempts}} {
 		if v.n < 1 {
 			return c, fmt.Errorf("%s must be at least 1, not %d", v.name, v.n)
 		}

@@ -88,10 +88,10 @@ func writeReport(w io.Writer, r *results, cfg config) {
 		}
 	}
 	if len(r.Watch) > 0 {
-		fmt.Fprintf(&b, "\nBlocked watchers: each of %d clients holds GET ...?index=N&wait=5m on its own connection; once all are sent and %v more has passed, "+
+		fmt.Fprintf(&b, "\nBlocked watchers, %d rounds per row, percentiles over all of them: in each round %d clients each hold GET ...?index=N&wait=5m on their own connection; once all are sent and %v more has passed, "+
 			"one registration changes what they watch (a new instance of NAME; for the catalog, a new service). Time runs to the first byte of each watcher's answer (each is then read in full and checked), from the registration's 200 "+
 			"(a watcher answered before the 200 arrived counts as 0) and from sending the registration: beacon answers the watchers as soon as the change is committed, so its own 200 queues behind them. "+
-			"CPU is used from sending the registration until the last answer (10 ms resolution for beacon).\n\n", cfg.watchers, cfg.settle)
+			"CPU is used from sending the registration until the last answer, summed over the rounds (10 ms resolution for beacon); the registration round trip is the median round's.\n\n", cfg.watchRounds, cfg.watchers, cfg.settle)
 		b.WriteString("| catalog | endpoint | from the 200: p50 | p99 | max | answered before the 200 | from sending: p50 | p99 | max | registration round trip | CPU beacon / apiload / other processes |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for _, w := range append(slices.Clone(r.Watch), r.Floor...) {
 			cpu := "—"

@@ -17,14 +17,39 @@ import (
 type watchRound struct {
 	Endpoint string // path watched, with NAME for the service
 	Catalog  string // what was registered at the time
-	Watchers int
+	Watchers int    // per round
+	Rounds   int
 	Lat      summary       // each watcher's answer, from the registration's 200
 	FromSend summary       // each watcher's answer, from sending the registration
 	Early    int           // watchers answered before that 200 arrived (counted as 0 in Lat)
-	Write    time.Duration // the registration's own round trip
+	Write    time.Duration // the registration's own round trip (median over rounds)
 	// Use is the CPU used from sending the registration until every
-	// watcher had its answer.
+	// watcher had its answer, summed over rounds.
 	Use cpuUse
+
+	lat, send []time.Duration // the samples behind Lat and FromSend
+}
+
+// pool merges rounds of one measurement: percentiles over every
+// watcher of every round, so that one round's luck does not decide them.
+func pool(rounds []watchRound) watchRound {
+	out := rounds[0]
+	out.Rounds, out.Early, out.Use = len(rounds), 0, cpuUse{Known: true}
+	var lat, send []time.Duration
+	var writes []float64
+	for _, r := range rounds {
+		lat, send = append(lat, r.lat...), append(send, r.send...)
+		writes = append(writes, float64(r.Write))
+		out.Early += r.Early
+		out.Use.Wall += r.Use.Wall
+		out.Use.Server += r.Use.Server
+		out.Use.Self += r.Use.Self
+		out.Use.Others += r.Use.Others
+		out.Use.Known = out.Use.Known && r.Use.Known
+	}
+	out.Lat, out.FromSend, out.lat, out.send = summarize(lat), summarize(send), lat, send
+	out.Write = time.Duration(median(writes))
+	return out
 }
 
 // watchKind is what the watchers block on.
@@ -44,15 +69,23 @@ func (b *bench) watchers(ctx context.Context, s *server, tag, catalog string) ([
 	for _, kind := range []watchKind{watchHealth, watchCatalog} {
 		what := fmt.Sprintf("phase 3 (%s), %s", catalog, [...]string{"health", "catalog"}[kind])
 		r, err := measureQuietly(ctx, b, s.PID, what, func(attempt int) (watchRound, cpuUse, error) {
-			r, err := b.watchRound(ctx, c, kind, fmt.Sprintf("%s%sa%d-", b.run, tag, attempt), s.PID)
-			return r, r.Use, err
+			var rounds []watchRound
+			for i := range b.cfg.watchRounds {
+				r, err := b.watchRound(ctx, c, kind, fmt.Sprintf("%s%sa%dr%d-", b.run, tag, attempt, i), s.PID)
+				if err != nil {
+					return r, r.Use, err
+				}
+				rounds = append(rounds, r)
+			}
+			r := pool(rounds)
+			return r, r.Use, nil
 		})
 		if err != nil {
 			return out, fmt.Errorf("phase 3 (%s): %w", catalog, err)
 		}
 		r.Catalog = catalog
-		b.logf("phase 3: %s, %s: %d watchers: from the 200 p50 %v p99 %v max %v (%d before it; registration took %v); from sending it p50 %v p99 %v; CPU beacon %v apiload %v",
-			catalog, r.Endpoint, r.Watchers, r.Lat.P50, r.Lat.P99, r.Lat.Max, r.Early, r.Write, r.FromSend.P50, r.FromSend.P99, r.Use.Server, r.Use.Self)
+		b.logf("phase 3: %s, %s: %d rounds of %d watchers: from the 200 p50 %v p99 %v max %v (%d before it; registration took %v); from sending it p50 %v p99 %v; CPU beacon %v apiload %v",
+			catalog, r.Endpoint, r.Rounds, r.Watchers, r.Lat.P50, r.Lat.P99, r.Lat.Max, r.Early, r.Write, r.FromSend.P50, r.FromSend.P99, r.Use.Server, r.Use.Self)
 		out = append(out, r)
 	}
 	return out, nil
@@ -139,7 +172,7 @@ func (b *bench) watchRound(ctx context.Context, c *client, kind watchKind, prefi
 			r.Early++
 		}
 	}
-	r.Lat, r.FromSend = summarize(lat), summarize(send)
+	r.Lat, r.FromSend, r.lat, r.send, r.Rounds = summarize(lat), summarize(send), lat, send, 1
 	return r, nil
 }
 

@@ -118,3 +118,23 @@ func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
+
+func TestPool(t *testing.T) {
+	ms := time.Millisecond
+	a := watchRound{Endpoint: "/x", Watchers: 3, Rounds: 1, Early: 1, Write: 2 * ms, lat: durations(0, 1, 2), send: durations(2, 3, 4),
+		Use: cpuUse{Wall: 10 * ms, Server: 4 * ms, Self: 2 * ms, Known: true}}
+	b := watchRound{Endpoint: "/x", Watchers: 3, Rounds: 1, Early: 0, Write: 4 * ms, lat: durations(5, 6, 90), send: durations(9, 10, 94),
+		Use: cpuUse{Wall: 20 * ms, Server: 6 * ms, Self: 3 * ms, Known: true}}
+	c := b
+	c.Write, c.Use.Known = 9*ms, false
+	got := pool([]watchRound{a, b, c})
+	if got.Rounds != 3 || got.Watchers != 3 || got.Early != 1 || got.Write != 4*ms {
+		t.Errorf("pool = rounds %d, watchers %d, early %d, write %v; want 3, 3, 1, 4ms", got.Rounds, got.Watchers, got.Early, got.Write)
+	}
+	if got.Lat.N != 9 || got.Lat.P50 != 5*ms || got.Lat.Max != 90*ms || got.FromSend.P50 != 9*ms {
+		t.Errorf("pooled latencies %+v / %+v", got.Lat, got.FromSend)
+	}
+	if got.Use.Wall != 50*ms || got.Use.Server != 16*ms || got.Use.Known {
+		t.Errorf("pooled CPU %+v: want 50ms wall, 16ms beacon, unknown (one round unknown)", got.Use)
+	}
+}
