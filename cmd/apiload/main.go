@@ -5,9 +5,11 @@
 //
 // It builds and starts the real beacon binary on a temporary data dir
 // with free loopback ports (or uses -addr), bounds every phase in time and
-// count, stops every process it started, and prints markdown tables.
+// count, stops every process it started, and prints markdown tables. With
+// -floor (the default) the watcher rounds are also run against a minimal
+// net/http server, to show what of their latency is beacon's.
 //
-//	go run ./cmd/apiload [-phases 1,2,3] [-beacon PATH | -addr HOST:PORT [-pid PID]]
+//	go run ./cmd/apiload [-phases 1,2,3] [-beacon PATH | -addr HOST:PORT [-pid PID]] [-out FILE]
 package main
 
 import (
@@ -246,7 +248,7 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	}
 	if b.phase(3) {
 		if err := b.withServer(ctx, "watch", func(s *server) error {
-			w, err := b.watchers(ctx, s, "w0-", b.catalogLabel("small catalog"))
+			w, err := b.watchers(ctx, s, "w0-", b.catalogLabel("a handful of instances"))
 			res.Watch = append(res.Watch, w...)
 			return err
 		}); err != nil {
