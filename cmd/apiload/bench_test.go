@@ -6,10 +6,15 @@ package main
 //	disk (BenchmarkFsync) < bbolt (BenchmarkBoltPut) < store
 //	(BenchmarkStoreRegister) < HTTP API (BenchmarkAPIRegister)
 //
-// and BenchmarkWatchers for 1,000 blocked queries answered after one
-// change. Run them with a CPU profile:
+// BenchmarkStoreGrowth for the store's cost per registration as it grows
+// to 100,000 instances, and BenchmarkWatchers (beacon) and
+// BenchmarkWatchersFloor (a minimal net/http server) for 1,000 blocked
+// queries answered after one change. Per-operation ones take a count,
+// the others run whole rounds; add -cpuprofile cpu.out to see where the
+// time goes:
 //
-//	go test -run '^$' -bench . -benchtime 2000x -cpuprofile cpu.out ./cmd/apiload
+//	go test -run '^$' -bench 'Fsync|BoltPut|StoreRegister|APIRegister' -benchtime 2000x ./cmd/apiload
+//	go test -run '^$' -bench 'StoreGrowth|Watchers' -benchtime 1x -v ./cmd/apiload
 
 import (
 	"context"
