@@ -3,6 +3,7 @@ package store
 import (
 	"net/netip"
 	"slices"
+	"sync"
 )
 
 // Snapshot is an immutable view of the whole registry at one change index.
@@ -25,6 +26,18 @@ type Snapshot struct {
 type catalogView struct {
 	index uint64
 	done  chan struct{}
+
+	// list is the sorted service list with tags, built once on first use
+	// from the first snapshot that asks: every snapshot sharing this view
+	// has the same names and tags.
+	once sync.Once
+	list []CatalogEntry
+}
+
+// CatalogEntry is one service name and the union of its instances' tags.
+type CatalogEntry struct {
+	Name string
+	Tags []string
 }
 
 // Service is one service name and its instances, immutable like Snapshot.
@@ -60,6 +73,20 @@ func (s *Snapshot) CatalogIndex() uint64 { return s.catalog.index }
 
 // CatalogChanged is closed when the set of services or their tags change.
 func (s *Snapshot) CatalogChanged() <-chan struct{} { return s.catalog.done }
+
+// Catalog returns every service name with its tags, sorted by name. It is
+// built once per catalog change and shared, so callers must not modify it.
+func (s *Snapshot) Catalog() []CatalogEntry {
+	s.catalog.once.Do(func() {
+		svcs := s.Services()
+		list := make([]CatalogEntry, len(svcs))
+		for i, svc := range svcs {
+			list[i] = CatalogEntry{Name: svc.Name, Tags: svc.Tags}
+		}
+		s.catalog.list = list
+	})
+	return s.catalog.list
+}
 
 // Service returns the service of that lower-case name, or nil.
 func (s *Snapshot) Service(name string) *Service {

@@ -150,3 +150,23 @@ func TestServicesAt(t *testing.T) {
 	}
 	want()
 }
+
+func TestCatalogShared(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Tags: []string{"b", "a"}, Checks: []CheckSpec{{TTL: time.Minute}}})
+	mustRegister(t, s, Registration{ID: "d", Name: "db"})
+	first := s.Snapshot().Catalog()
+	if len(first) != 2 || first[0].Name != "db" || first[1].Name != "web" || !slices.Equal(first[1].Tags, []string{"a", "b"}) {
+		t.Fatalf("Catalog() = %+v", first)
+	}
+	if err := s.UpdateTTL("service:w", Passing, ""); err != nil {
+		t.Fatal(err)
+	}
+	if again := s.Snapshot().Catalog(); &again[0] != &first[0] {
+		t.Error("a health change rebuilt the catalog list")
+	}
+	mustRegister(t, s, Registration{ID: "a", Name: "api"})
+	if got := s.Snapshot().Catalog(); len(got) != 3 || got[0].Name != "api" {
+		t.Errorf("after a new service: %+v", got)
+	}
+}
