@@ -1,6 +1,8 @@
 package admin
 
 import (
+	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"slices"
@@ -25,6 +27,9 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	out := map[string][]string{}
 	if !q.selectsNode() {
 		return writeJSON(w, r, out)
+	}
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+		return writeBody(w, a.catalogJSON(snap))
 	}
 	rd := a.renderer(snap)
 	for _, svc := range snap.Services() {
@@ -131,4 +136,36 @@ func (a *API) statusPeers(w http.ResponseWriter, r *http.Request) error {
 // serverAddr is the node's address with Consul's server RPC port.
 func (a *API) serverAddr() string {
 	return net.JoinHostPort(a.st.Snapshot().Node().Address, "8300")
+}
+
+// encoded is a JSON answer encoded once for one index.
+type encoded struct {
+	index uint64
+	body  []byte
+}
+
+// catalogJSON returns the unfiltered catalog answer, encoding it only when
+// the catalog changed since the last call. It writes the object in name
+// order straight from the store's shared list, as encoding a map would,
+// without building one.
+func (a *API) catalogJSON(snap *store.Snapshot) []byte {
+	if c := a.catalogBody.Load(); c != nil && c.index == snap.CatalogIndex() {
+		return c.body
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, e := range snap.Catalog() {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		name, _ := json.Marshal(e.Name)
+		tags, _ := json.Marshal(strs(e.Tags))
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(tags)
+	}
+	b.WriteString("}\n")
+	c := &encoded{index: snap.CatalogIndex(), body: b.Bytes()}
+	a.catalogBody.Store(c)
+	return c.body
 }

@@ -1,9 +1,11 @@
 package admin
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +78,37 @@ func TestRegistrationFixtures(t *testing.T) {
 			tc.check(t, in)
 		})
 	}
+}
+
+// TestCatalogServicesEncodedOnce checks that the shared encoding of
+// /v1/catalog/services is what encoding the map would give, and that it
+// follows catalog changes but not health changes.
+func TestCatalogServicesEncodedOnce(t *testing.T) {
+	e := newEnv(t, Config{})
+	reg := func(body string) {
+		if r := e.do("PUT", "/v1/agent/service/register", body); r.code != 200 {
+			t.Fatalf("register: %d %s", r.code, r.body)
+		}
+	}
+	want := func(m map[string][]string) {
+		t.Helper()
+		b, _ := json.Marshal(m)
+		if r := e.do("GET", "/v1/catalog/services", ""); r.code != 200 || strings.TrimSpace(r.body) != string(b) {
+			t.Fatalf("catalog/services = %d %s, want %s", r.code, r.body, b)
+		}
+	}
+	want(map[string][]string{})
+	reg(`{"ID":"w1","Name":"web","Tags":["v<1>","é"],"Check":{"TTL":"30s"}}`)
+	reg(`{"ID":"d1","Name":"db"}`)
+	want(map[string][]string{"web": {"v<1>", "é"}, "db": {}})
+	first := e.api.catalogBody.Load()
+	if r := e.do("PUT", "/v1/agent/check/pass/service:w1", ""); r.code != 200 {
+		t.Fatal(r.body)
+	}
+	want(map[string][]string{"web": {"v<1>", "é"}, "db": {}})
+	if e.api.catalogBody.Load() != first {
+		t.Error("a health change re-encoded the catalog")
+	}
+	reg(`{"ID":"d1","Name":"db","Tags":["primary"]}`)
+	want(map[string][]string{"web": {"v<1>", "é"}, "db": {"primary"}})
 }

@@ -24,11 +24,16 @@ func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if err := enc.Encode(v); err != nil {
 		return errorf(http.StatusInternalServerError, "encoding the answer: %s", err)
 	}
+	return writeBody(w, buf.Bytes())
+}
+
+// writeBody answers 200 with JSON already encoded.
+func writeBody(w http.ResponseWriter, body []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(body)
 	return nil
 }
 
