@@ -15,10 +15,16 @@ type Snapshot struct {
 	instances cowMap[*Instance]
 	services  cowMap[*Service]
 	checks    cowMap[*Instance] // check ID → the instance that owns it
-	addrs     cowMap[[]string]  // address → names of services there, sorted
-	addrRefs  cowMap[int]       // address NUL service → instances there
+	addrs     cowMap[addrEntry] // address → services with instances there
 	catalog   *catalogView
 	done      chan struct{}
+}
+
+// addrEntry lists the services at one address, sorted, with how many of
+// their instances are there.
+type addrEntry struct {
+	names  []string
+	counts []int
 }
 
 // catalogView versions the list of services and their tags, which most
@@ -145,8 +151,8 @@ func (s *Snapshot) Checks() []*Check {
 // ServicesAt returns the sorted names of the services with an instance
 // registered at address a.
 func (s *Snapshot) ServicesAt(a netip.Addr) []string {
-	names, _ := s.addrs.get(a.String())
-	return names
+	e, _ := s.addrs.get(a.String())
+	return e.names
 }
 
 // InstancesAt returns the instances registered at address a, sorted by

@@ -16,8 +16,7 @@ type txn struct {
 	instances cowEdit[*Instance]
 	services  cowEdit[*Service]
 	checks    cowEdit[*Instance]
-	addrs     cowEdit[[]string]
-	addrRefs  cowEdit[int]
+	addrs     cowEdit[addrEntry]
 
 	owned          map[string]*ownedService
 	catalogChanged bool
@@ -45,8 +44,7 @@ func newTxn(base *Snapshot, now time.Time) *txn {
 		instances: cowEdit[*Instance]{m: base.instances},
 		services:  cowEdit[*Service]{m: base.services},
 		checks:    cowEdit[*Instance]{m: base.checks},
-		addrs:     cowEdit[[]string]{m: base.addrs},
-		addrRefs:  cowEdit[int]{m: base.addrRefs},
+		addrs:     cowEdit[addrEntry]{m: base.addrs},
 		owned:     map[string]*ownedService{},
 		durable:   map[string]struct{}{},
 		lazy:      map[string]struct{}{},
@@ -126,9 +124,8 @@ func (t *txn) putChecks(old, in *Instance) {
 }
 
 // putAddr keeps the reverse index (address → service names) in step. It
-// counts instances per (address, service), so a write costs the same
-// however many instances share an address; the name list is copied only
-// when a service appears at or leaves an address.
+// counts instances per service at each address, so a write copies only
+// the list of services at one address, however many instances share it.
 func (t *txn) putAddr(old, in *Instance) {
 	moved := func(a, b *Instance) bool { return b == nil || a.Addr != b.Addr || a.Name != b.Name }
 	if old != nil && old.Addr.IsValid() && moved(old, in) {
@@ -140,23 +137,27 @@ func (t *txn) putAddr(old, in *Instance) {
 }
 
 func (t *txn) addrRef(addr, name string, delta int) {
-	k := addr + "\x00" + name
-	n, _ := t.addrRefs.get(k)
-	n += delta
-	if n > 0 {
-		t.addrRefs.set(k, n)
-	} else {
-		t.addrRefs.del(k)
+	e, _ := t.addrs.get(addr)
+	i, found := slices.BinarySearch(e.names, name)
+	n := delta
+	if found {
+		n += e.counts[i]
 	}
-	names, _ := t.addrs.get(addr)
-	i, found := slices.BinarySearch(names, name)
+	next := addrEntry{names: slices.Clone(e.names), counts: slices.Clone(e.counts)}
 	switch {
-	case n > 0 && !found:
-		t.addrs.set(addr, slices.Insert(slices.Clone(names), i, name))
-	case n <= 0 && found && len(names) == 1:
+	case n > 0 && found:
+		next.counts[i] = n
+	case n > 0:
+		next.names = slices.Insert(next.names, i, name)
+		next.counts = slices.Insert(next.counts, i, n)
+	case found:
+		next.names = slices.Delete(next.names, i, i+1)
+		next.counts = slices.Delete(next.counts, i, i+1)
+	}
+	if len(next.names) == 0 {
 		t.addrs.del(addr)
-	case n <= 0 && found:
-		t.addrs.set(addr, slices.Delete(slices.Clone(names), i, i+1))
+	} else {
+		t.addrs.set(addr, next)
 	}
 }
 
@@ -287,7 +288,7 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 	snap := &Snapshot{
 		index: t.index, node: base.node,
 		instances: t.instances.freeze(), services: t.services.freeze(),
-		checks: t.checks.freeze(), addrs: t.addrs.freeze(), addrRefs: t.addrRefs.freeze(),
+		checks: t.checks.freeze(), addrs: t.addrs.freeze(),
 		catalog: base.catalog, done: base.done,
 	}
 	closers := t.closers
