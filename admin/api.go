@@ -79,6 +79,7 @@ type API struct {
 	metrics *metrics
 	token   *tokenCheck
 	recent  *recent
+	shared  *sharedBodies
 	handler http.Handler
 	// nodeIndex versions the node list. The node cannot change while
 	// beacon runs, and the store's index at start is above every index
@@ -103,6 +104,7 @@ func New(cfg Config, st Store) *API {
 		metrics:   newMetrics(cfg.Registerer),
 		token:     newTokenCheck(cfg.Token),
 		recent:    newRecent(recentSize),
+		shared:    newSharedBodies(),
 		nodeIndex: st.Snapshot().Index(),
 	}
 	a.handler = a.routes()

@@ -89,15 +89,18 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	snap, ins := a.instancesFor(w, r, q)
-	rd := a.renderer(snap)
-	out := make([]catalogServiceJSON, 0, len(ins))
-	for _, in := range ins {
-		c := rd.catalogService(in)
-		if keep(f, func() datum { return serviceNodeDatum(c) }) {
-			out = append(out, c)
+	render := func() any {
+		rd := a.renderer(snap)
+		out := make([]catalogServiceJSON, 0, len(ins))
+		for _, in := range ins {
+			c := rd.catalogService(in)
+			if keep(f, func() datum { return serviceNodeDatum(c) }) {
+				out = append(out, c)
+			}
 		}
+		return out
 	}
-	return writeJSON(w, r, out)
+	return a.writeShared(w, r, "catalog", snap, q, f, render)
 }
 
 // catalogNodes is GET /v1/catalog/nodes: this one node. The node does not

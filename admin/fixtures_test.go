@@ -112,3 +112,49 @@ func TestCatalogServicesEncodedOnce(t *testing.T) {
 	reg(`{"ID":"d1","Name":"db","Tags":["primary"]}`)
 	want(map[string][]string{"web": {"v<1>", "é"}, "db": {"primary"}})
 }
+
+// TestSharedServiceAnswers checks that per-service answers encoded once
+// per change match a fresh encoding, keep ?passing and ?tag apart, and
+// follow every visible change.
+func TestSharedServiceAnswers(t *testing.T) {
+	e := newEnv(t, Config{})
+	for _, body := range []string{
+		`{"ID":"w1","Name":"web","Tags":["a"],"Check":{"TTL":"30s","Status":"passing"}}`,
+		`{"ID":"w2","Name":"web","Tags":["b"],"Check":{"TTL":"30s"}}`,
+	} {
+		if r := e.do("PUT", "/v1/agent/service/register", body); r.code != 200 {
+			t.Fatal(r.body)
+		}
+	}
+	compact := func(path string) string {
+		r := e.do("GET", path+"&pretty", "")
+		var v any
+		json.Unmarshal([]byte(r.body), &v)
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	check := func(path string, wantIDs int) {
+		t.Helper()
+		r := e.do("GET", path, "")
+		var v []any
+		if err := json.Unmarshal([]byte(r.body), &v); err != nil || len(v) != wantIDs {
+			t.Fatalf("%s: %d entries (%v), want %d", path, len(v), err, wantIDs)
+		}
+		var got any
+		json.Unmarshal([]byte(r.body), &got)
+		b, _ := json.Marshal(got)
+		if fresh := compact(path); string(b) != fresh {
+			t.Errorf("%s: shared answer\n%s\ndiffers from a fresh one\n%s", path, b, fresh)
+		}
+	}
+	for i := 0; i < 2; i++ { // the second round is served from the shared copy
+		check("/v1/health/service/web?x", 2)
+		check("/v1/health/service/web?passing", 1)
+		check("/v1/health/service/web?tag=b", 1)
+		check("/v1/catalog/service/web?tag=A", 1)
+	}
+	if r := e.do("PUT", "/v1/agent/check/pass/service:w2", ""); r.code != 200 {
+		t.Fatal(r.body)
+	}
+	check("/v1/health/service/web?passing", 2)
+}

@@ -15,18 +15,21 @@ func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	snap, ins := a.instancesFor(w, r, q)
-	rd := a.renderer(snap)
-	out := make([]serviceEntryJSON, 0, len(ins))
-	for _, in := range ins {
-		if q.passing && !allPassing(in) {
-			continue
+	render := func() any {
+		rd := a.renderer(snap)
+		out := make([]serviceEntryJSON, 0, len(ins))
+		for _, in := range ins {
+			if q.passing && !allPassing(in) {
+				continue
+			}
+			e := rd.entry(in)
+			if keep(f, func() datum { return entryDatum(e) }) {
+				out = append(out, e)
+			}
 		}
-		e := rd.entry(in)
-		if keep(f, func() datum { return entryDatum(e) }) {
-			out = append(out, e)
-		}
+		return out
 	}
-	return writeJSON(w, r, out)
+	return a.writeShared(w, r, "health", snap, q, f, render)
 }
 
 func allPassing(in *store.Instance) bool {

@@ -16,15 +16,25 @@ func setIndex(w http.ResponseWriter, index uint64) {
 // writeJSON answers 200 with v as JSON, indented when the client asked
 // for ?pretty as Consul allows.
 func writeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	_, pretty := r.URL.Query()["pretty"]
+	body, err := encodeJSON(v, pretty)
+	if err != nil {
+		return err
+	}
+	return writeBody(w, body)
+}
+
+// encodeJSON encodes v as Consul does, indented when pretty.
+func encodeJSON(v any, pretty bool) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
-	if _, ok := r.URL.Query()["pretty"]; ok {
+	if pretty {
 		enc.SetIndent("", "    ")
 	}
 	if err := enc.Encode(v); err != nil {
-		return errorf(http.StatusInternalServerError, "encoding the answer: %s", err)
+		return nil, errorf(http.StatusInternalServerError, "encoding the answer: %s", err)
 	}
-	return writeBody(w, buf.Bytes())
+	return buf.Bytes(), nil
 }
 
 // writeBody answers 200 with JSON already encoded.
