@@ -6,7 +6,6 @@ package admin
 import (
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -89,9 +88,6 @@ type API struct {
 	// queries blocked right now; tests use them to show that unrelated
 	// changes wake nobody.
 	wakeups, parked counter
-	// catalogBody holds the unfiltered /v1/catalog/services answer for
-	// one catalog index, so a thousand woken watchers share one encoding.
-	catalogBody atomic.Pointer[encoded]
 }
 
 // New returns the API over st.

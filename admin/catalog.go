@@ -29,7 +29,10 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 		return writeJSON(w, r, out)
 	}
 	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
-		return writeBody(w, a.catalogJSON(snap))
+		body, _ := a.shared.get("catalog/services", snap.CatalogIndex(), func() ([]byte, error) {
+			return catalogJSON(snap), nil
+		})
+		return writeBody(w, body)
 	}
 	rd := a.renderer(snap)
 	for _, svc := range snap.Services() {
@@ -141,20 +144,10 @@ func (a *API) serverAddr() string {
 	return net.JoinHostPort(a.st.Snapshot().Node().Address, "8300")
 }
 
-// encoded is a JSON answer encoded once for one index.
-type encoded struct {
-	index uint64
-	body  []byte
-}
-
-// catalogJSON returns the unfiltered catalog answer, encoding it only when
-// the catalog changed since the last call. It writes the object in name
-// order straight from the store's shared list, as encoding a map would,
-// without building one.
-func (a *API) catalogJSON(snap *store.Snapshot) []byte {
-	if c := a.catalogBody.Load(); c != nil && c.index == snap.CatalogIndex() {
-		return c.body
-	}
+// catalogJSON encodes the unfiltered catalog answer. It writes the object
+// in name order straight from the store's shared list, as encoding a map
+// would, without building one.
+func catalogJSON(snap *store.Snapshot) []byte {
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, e := range snap.Catalog() {
@@ -168,7 +161,5 @@ func (a *API) catalogJSON(snap *store.Snapshot) []byte {
 		b.Write(tags)
 	}
 	b.WriteString("}\n")
-	c := &encoded{index: snap.CatalogIndex(), body: b.Bytes()}
-	a.catalogBody.Store(c)
-	return c.body
+	return b.Bytes()
 }

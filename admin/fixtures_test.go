@@ -101,12 +101,13 @@ func TestCatalogServicesEncodedOnce(t *testing.T) {
 	reg(`{"ID":"w1","Name":"web","Tags":["v<1>","é"],"Check":{"TTL":"30s"}}`)
 	reg(`{"ID":"d1","Name":"db"}`)
 	want(map[string][]string{"web": {"v<1>", "é"}, "db": {}})
-	first := e.api.catalogBody.Load()
+	shared := func() *sharedBody { b, _ := e.api.shared.c.Get("catalog/services"); return b }
+	first := shared()
 	if r := e.do("PUT", "/v1/agent/check/pass/service:w1", ""); r.code != 200 {
 		t.Fatal(r.body)
 	}
 	want(map[string][]string{"web": {"v<1>", "é"}, "db": {}})
-	if e.api.catalogBody.Load() != first {
+	if shared() != first {
 		t.Error("a health change re-encoded the catalog")
 	}
 	reg(`{"ID":"d1","Name":"db","Tags":["primary"]}`)

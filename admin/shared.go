@@ -33,13 +33,13 @@ func newSharedBodies() *sharedBodies {
 	return &sharedBodies{c: c}
 }
 
-// get returns the answer under key for the service's current index,
-// calling build at most once per key and index.
-func (s *sharedBodies) get(key string, svc *store.Service, build func() ([]byte, error)) ([]byte, error) {
+// get returns the answer under key for index, calling build at most once
+// per key and index.
+func (s *sharedBodies) get(key string, index uint64, build func() ([]byte, error)) ([]byte, error) {
 	s.mu.Lock()
 	e, ok := s.c.Get(key)
-	if !ok || e.index != svc.Index {
-		e = &sharedBody{index: svc.Index}
+	if !ok || e.index != index {
+		e = &sharedBody{index: index}
 		s.c.Add(key, e)
 	}
 	s.mu.Unlock()
@@ -80,7 +80,7 @@ func (a *API) writeShared(w http.ResponseWriter, r *http.Request, route string, 
 	if svc == nil || !shareable(r, q, f) {
 		return writeJSON(w, r, render())
 	}
-	body, err := a.shared.get(sharedKey(route, name, q), svc, func() ([]byte, error) { return encodeJSON(render(), false) })
+	body, err := a.shared.get(sharedKey(route, name, q), svc.Index, func() ([]byte, error) { return encodeJSON(render(), false) })
 	if err != nil {
 		return err
 	}
