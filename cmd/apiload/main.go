@@ -26,6 +26,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 // config holds the flags.
@@ -237,7 +239,7 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 		b.bin = cfg.beacon
 	case cfg.addr == "":
 		b.logf("building ./cmd/beacon")
-		if b.bin, err = buildBeacon(ctx, b.work); err != nil {
+		if b.bin, err = beaconbin.Build(ctx, b.work); err != nil {
 			return res, err
 		}
 	}

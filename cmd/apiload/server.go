@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -13,37 +12,16 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 // Bounds on building, starting and stopping beacon.
 const (
-	buildTimeout = 5 * time.Minute
 	startTimeout = 20 * time.Second
 	stopTimeout  = 20 * time.Second
 	logKeep      = 40 // lines of beacon's log kept for error messages
 )
-
-// buildBeacon compiles ./cmd/beacon of the module holding the working
-// directory into dir.
-func buildBeacon(ctx context.Context, dir string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the beacon module: run from its checkout, or pass -beacon")
-	}
-	bin := filepath.Join(dir, "beacon")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/beacon")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/beacon: %w\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // server is the beacon under test: one started here, or one already
 // running (-addr), whose PID may be unknown (0).
@@ -85,7 +63,7 @@ func startFloor(ctx context.Context) (*server, error) {
 func startProcess(ctx context.Context, dataDir string, argv ...string) (*server, error) {
 	bin := argv[0]
 	cmd := exec.Command(bin, argv[1:]...)
-	cmd.Env = cleanEnv()
+	cmd.Env = beaconbin.CleanEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -224,16 +202,4 @@ func (s *server) stop() error {
 	_ = s.cmd.Process.Kill()
 	<-s.done
 	return fmt.Errorf("beacon (pid %d) ignored SIGTERM for %v and was killed", s.PID, stopTimeout)
-}
-
-// cleanEnv is the environment without BEACON_* variables, which beacon
-// serve would read as flags.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BEACON_") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }

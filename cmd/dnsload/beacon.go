@@ -8,50 +8,25 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
-// beaconPackage is built when -beacon is not given.
+// beaconPackage is what is built when -beacon is not given.
 const beaconPackage = "github.com/beacon-dns/beacon/cmd/beacon"
 
 // dnsloadPackage is this program, built again when -perf needs symbols.
 const dnsloadPackage = "github.com/beacon-dns/beacon/cmd/dnsload"
 
-// buildBeacon compiles the beacon binary into dir.
-func buildBeacon(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "beacon")
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, beaconPackage)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build %s: %w\n%s", beaconPackage, err, out)
-	}
-	return bin, nil
-}
-
-// cleanEnv is the environment without BEACON_* variables, which beacon
-// serve would read as flags.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "BEACON_") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
 // startBeacon runs `beacon serve` pinned to cpu at niceness nice on a
 // fresh data dir and waits until its HTTP API answers.
 func startBeacon(ctx context.Context, p *procs, bin, workDir string, cpu, nice int, dnsAddr, httpAddr string) (*child, error) {
 	dataDir := filepath.Join(workDir, "beacon-data")
-	c, err := p.start("beacon", cpu, nice, workDir, cleanEnv(), bin, "serve",
+	c, err := p.start("beacon", cpu, nice, workDir, beaconbin.CleanEnv(), bin, "serve",
 		"-data-dir", dataDir, "-dns-addr", dnsAddr, "-http-addr", httpAddr, "-log-level", "warn")
 	if err != nil {
 		return nil, err

@@ -13,6 +13,8 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 // Server names, as in the table.
@@ -124,7 +126,7 @@ func (h *harness) startServers(ctx context.Context) error {
 	if bin == "" {
 		h.logf("building %s", beaconPackage)
 		var err error
-		if bin, err = buildBeacon(ctx, h.dir); err != nil {
+		if bin, err = beaconbin.Build(ctx, h.dir); err != nil {
 			return err
 		}
 	}

@@ -8,16 +8,16 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 // Bounds on starting and stopping a beacon process.
 const (
-	buildTimeout = 5 * time.Minute
 	readyTimeout = 15 * time.Second
 	stopTimeout  = 20 * time.Second
 	// startAttempts bounds retries when a port picked as free was taken
@@ -26,28 +26,6 @@ const (
 	// stderrKeep is how much of a process's stderr is kept (the tail).
 	stderrKeep = 1 << 20
 )
-
-// buildBeacon compiles ./cmd/beacon of the module that holds the working
-// directory into dir and returns the binary's path.
-func buildBeacon(ctx context.Context, dir string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the beacon module: run from its checkout, or pass -beacon")
-	}
-	bin := filepath.Join(dir, "beacon")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/beacon")
-	cmd.Dir = filepath.Dir(gomod)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/beacon: %w\n%s", err, out)
-	}
-	return bin, nil
-}
 
 // beaconProc is one `beacon serve` process started here.
 type beaconProc struct {
@@ -69,7 +47,7 @@ func launch(bin, dataDir, dnsAddr, httpAddr string, extra ...string) (*beaconPro
 	p := &beaconProc{DataDir: dataDir, DNSAddr: dnsAddr, HTTPAddr: httpAddr,
 		stderr: &tailBuffer{max: stderrKeep}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
-	p.cmd.Env = cleanEnv()
+	p.cmd.Env = beaconbin.CleanEnv()
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -219,19 +197,6 @@ func freeAddrs() (dnsAddr, httpAddr string, err error) {
 		return addr, httpAddr, nil
 	}
 	return "", "", errors.New("no loopback port free for both UDP and TCP")
-}
-
-// cleanEnv is this process's environment without beacon's own variables,
-// so that a BEACON_* setting of the caller cannot change what is tested.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "BEACON_") || strings.HasPrefix(kv, "CONSUL_HTTP_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 // tailBuffer keeps the last max bytes written to it; safe for concurrent

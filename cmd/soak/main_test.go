@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 // The beacon binary, built once for the tests that run it (and not for
@@ -35,7 +37,7 @@ func testMain(m *testing.M) int {
 // beaconBin builds ./cmd/beacon on first use and returns the binary.
 func beaconBin(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() { builtBin, buildError = buildBeacon(context.Background(), buildDir) })
+	buildOnce.Do(func() { builtBin, buildError = beaconbin.Build(context.Background(), buildDir) })
 	if buildError != nil {
 		t.Fatal(buildError)
 	}

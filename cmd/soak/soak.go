@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
 )
 
 const (
@@ -53,7 +55,7 @@ func openTarget(ctx context.Context, cfg config, log io.Writer) (*target, error)
 	bin := cfg.Beacon
 	if bin == "" {
 		fmt.Fprintln(log, "soak: building ./cmd/beacon")
-		if bin, err = buildBeacon(ctx, tmp); err != nil {
+		if bin, err = beaconbin.Build(ctx, tmp); err != nil {
 			os.RemoveAll(tmp)
 			return nil, err
 		}
