@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miekg/dns"
 
@@ -148,5 +150,59 @@ func TestCorefileExample(t *testing.T) {
 	}
 	if fwd != dnsserver.DefaultAddr {
 		t.Errorf("the zone is forwarded to %q, want beacon's DNS address %q", fwd, dnsserver.DefaultAddr)
+	}
+}
+
+// TestCorefileWithCoreDNS runs Corefile.example in a real CoreDNS (when
+// one is on PATH; .ci/run installs it) in front of the real binary, with
+// only the ports changed, and resolves through it.
+func TestCorefileWithCoreDNS(t *testing.T) {
+	coredns, err := exec.LookPath("coredns")
+	if err != nil {
+		t.Skip("coredns is not installed (.ci/run installs it)")
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "Corefile.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startBeacon(t, t.TempDir(), serveOpts{})
+	p.mustDo(t, "PUT", "/v1/agent/service/register", walkThrough)
+	port, _ := freePorts(t)
+	conf := strings.ReplaceAll(string(b), dnsserver.DefaultAddr, p.dnsAddr)
+	conf = strings.ReplaceAll(conf, ":53 {", ":"+strconv.Itoa(port)+" {")
+	path := filepath.Join(t.TempDir(), "Corefile")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(coredns, "-conf", path)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	ask := func(net string, name string, qtype uint16) *dns.Msg {
+		c := &dns.Client{Net: net, Timeout: time.Second}
+		m := new(dns.Msg).SetQuestion(name, qtype)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			r, _, err := c.Exchange(m, addr)
+			if err == nil {
+				return r
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s %s through CoreDNS: %v\n%s", net, name, err, out.String())
+			}
+		}
+	}
+	for _, tr := range []string{"udp", "tcp"} {
+		srv := ask(tr, "web.service.local.", dns.TypeSRV)
+		if len(srv.Answer) != 1 || srv.Answer[0].(*dns.SRV).Target != "0a000005.addr.service.local." {
+			t.Errorf("%s SRV through CoreDNS:\n%s", tr, srv)
+		}
+		if nx := ask(tr, "nope.service.local.", dns.TypeA); nx.Rcode != dns.RcodeNameError {
+			t.Errorf("%s unknown name through CoreDNS: %s, want NXDOMAIN", tr, dns.RcodeToString[nx.Rcode])
+		}
 	}
 }
