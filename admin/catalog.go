@@ -57,15 +57,23 @@ func (a *API) catalogServices(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, out)
 }
 
-// instancesFor returns the instances of a service in ID order, blocking as
-// asked, with ?tag= (every one must match, case-insensitively as in
-// Consul) and ?node-meta= applied.
-func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, []*store.Instance) {
+// serviceFor returns the service the path names, blocking as asked; nil
+// when it does not exist or the query selects no node.
+func (a *API) serviceFor(w http.ResponseWriter, r *http.Request, q *query) (*store.Snapshot, *store.Service) {
 	name := strings.ToLower(r.PathValue("name"))
 	snap := a.blockIndex(w, r, q, watchService(name))
 	svc := snap.Service(name)
 	if svc == nil || !q.selectsNode() {
 		return snap, nil
+	}
+	return snap, svc
+}
+
+// pick returns the instances of svc (nil: none) in ID order that carry
+// every ?tag= (case-insensitively, as in Consul).
+func pick(svc *store.Service, q *query) []*store.Instance {
+	if svc == nil {
+		return nil
 	}
 	var out []*store.Instance
 	for _, in := range svc.Instances {
@@ -73,7 +81,7 @@ func (a *API) instancesFor(w http.ResponseWriter, r *http.Request, q *query) (*s
 			out = append(out, in)
 		}
 	}
-	return snap, out
+	return out
 }
 
 func hasTags(in *store.Instance, tags []string) bool {
@@ -91,9 +99,10 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins := a.instancesFor(w, r, q)
+	snap, svc := a.serviceFor(w, r, q)
 	render := func() any {
 		rd := a.renderer(snap)
+		ins := pick(svc, q)
 		out := make([]catalogServiceJSON, 0, len(ins))
 		for _, in := range ins {
 			c := rd.catalogService(in)
@@ -103,7 +112,7 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out
 	}
-	return a.writeShared(w, r, "catalog", snap, q, f, render)
+	return a.writeShared(w, r, "catalog", svc, q, f, render)
 }
 
 // catalogNodes is GET /v1/catalog/nodes: this one node. The node does not

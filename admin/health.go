@@ -14,9 +14,10 @@ func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins := a.instancesFor(w, r, q)
+	snap, svc := a.serviceFor(w, r, q)
 	render := func() any {
 		rd := a.renderer(snap)
+		ins := pick(svc, q)
 		out := make([]serviceEntryJSON, 0, len(ins))
 		for _, in := range ins {
 			if q.passing && !allPassing(in) {
@@ -29,7 +30,7 @@ func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
 		}
 		return out
 	}
-	return a.writeShared(w, r, "health", snap, q, f, render)
+	return a.writeShared(w, r, "health", svc, q, f, render)
 }
 
 func allPassing(in *store.Instance) bool {
@@ -48,8 +49,8 @@ func (a *API) healthChecks(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	snap, ins := a.instancesFor(w, r, q)
-	return writeJSON(w, r, a.checksOf(snap, ins, f, ""))
+	snap, svc := a.serviceFor(w, r, q)
+	return writeJSON(w, r, a.checksOf(snap, pick(svc, q), f, ""))
 }
 
 // healthStates are the states health/state takes; "any" is every check.

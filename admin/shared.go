@@ -48,11 +48,10 @@ func (s *sharedBodies) get(key string, index uint64, build func() ([]byte, error
 }
 
 // shareable reports whether an answer depends on nothing but the service
-// and the key sharedKey builds: no filter, no pretty printing, and a node
-// the query selects.
+// and the key sharedKey builds: no filter and no pretty printing.
 func shareable(r *http.Request, q *query, f node) bool {
 	_, pretty := r.URL.Query()["pretty"]
-	return f == nil && !pretty && q.selectsNode()
+	return f == nil && !pretty
 }
 
 // sharedKey names an answer: the route, the service and the parameters
@@ -72,15 +71,14 @@ func sharedKey(route, name string, q *query) string {
 	return b.String()
 }
 
-// writeShared writes what render gives, encoded once per service change
-// when the answer can be shared, and afresh otherwise.
-func (a *API) writeShared(w http.ResponseWriter, r *http.Request, route string, snap *store.Snapshot, q *query, f node, render func() any) error {
-	name := strings.ToLower(r.PathValue("name"))
-	svc := snap.Service(name)
+// writeShared writes what render gives, encoded once per change of svc
+// when the answer can be shared, and afresh otherwise. render does all
+// the per-answer work, so watchers served the shared copy do none.
+func (a *API) writeShared(w http.ResponseWriter, r *http.Request, route string, svc *store.Service, q *query, f node, render func() any) error {
 	if svc == nil || !shareable(r, q, f) {
 		return writeJSON(w, r, render())
 	}
-	body, err := a.shared.get(sharedKey(route, name, q), svc.Index, func() ([]byte, error) { return encodeJSON(render(), false) })
+	body, err := a.shared.get(sharedKey(route, svc.Name, q), svc.Index, func() ([]byte, error) { return encodeJSON(render(), false) })
 	if err != nil {
 		return err
 	}
