@@ -35,8 +35,14 @@ func (p *proc) view(t *testing.T) view {
 		Checks  []struct{ Status string }
 	}
 	var all, passing []entry
-	json.Unmarshal([]byte(p.mustDo(t, "GET", "/v1/health/service/web", "")), &all)
-	json.Unmarshal([]byte(p.mustDo(t, "GET", "/v1/health/service/web?passing", "")), &passing)
+	for path, v := range map[string]*[]entry{"/v1/health/service/web": &all, "/v1/health/service/web?passing": &passing} {
+		if err := json.Unmarshal([]byte(p.mustDo(t, "GET", path, "")), v); err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+	}
+	if len(all) != 2 {
+		t.Fatalf("health/service/web lists %d instances, want both", len(all))
+	}
 	for _, e := range passing {
 		v.passing = append(v.passing, e.Service.Port)
 	}
