@@ -2,7 +2,6 @@ package dnsserver
 
 import (
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -221,19 +220,14 @@ func (l *lookup) answerAddr() (records, error) {
 // answerPTR names the services registered at an address, one PTR each.
 // Other reverse names, and other types, belong to the recursors.
 func (l *lookup) answerPTR() (records, error) {
-	ins := l.snap.InstancesAt(l.q.addr)
-	if l.qtype != dns.TypePTR || len(ins) == 0 {
+	names := l.snap.ServicesAt(l.q.addr)
+	if l.qtype != dns.TypePTR || len(names) == 0 {
 		l.m.forward = true
 		return records{}, errRefused
 	}
 	l.m.dep.readIndex(l.snap)
-	names := make([]string, 0, len(ins))
-	for _, in := range ins {
-		names = append(names, in.Name)
-	}
-	slices.Sort(names)
 	var r records
-	for _, n := range slices.Compact(names) {
+	for _, n := range names {
 		r.answer = append(r.answer, &dns.PTR{Hdr: hdr(l.qname, dns.TypePTR, l.z.posTTL), Ptr: n + "." + l.z.origin})
 	}
 	return r, nil

@@ -155,20 +155,6 @@ func (s *Snapshot) ServicesAt(a netip.Addr) []string {
 	return e.names
 }
 
-// InstancesAt returns the instances registered at address a, sorted by
-// service name, then ID.
-func (s *Snapshot) InstancesAt(a netip.Addr) []*Instance {
-	var out []*Instance
-	for _, name := range s.ServicesAt(a) {
-		for _, in := range s.Service(name).Instances {
-			if in.Addr == a {
-				out = append(out, in)
-			}
-		}
-	}
-	return out
-}
-
 func findCheck(in *Instance, id string) *Check {
 	i, ok := slices.BinarySearchFunc(in.Checks, id, func(c *Check, id string) int { return cmpString(c.ID, id) })
 	if !ok {

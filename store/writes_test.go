@@ -111,10 +111,10 @@ func TestRenameMovesInstance(t *testing.T) {
 	if svc := snap.Service("new"); svc == nil || len(svc.Instances) != 1 {
 		t.Errorf("new service = %+v", svc)
 	}
-	if got := snap.InstancesAt(netip.MustParseAddr("10.0.0.1")); len(got) != 0 {
+	if got := snap.ServicesAt(netip.MustParseAddr("10.0.0.1")); len(got) != 0 {
 		t.Errorf("old address still indexed: %v", got)
 	}
-	if got := snap.InstancesAt(netip.MustParseAddr("10.0.0.2")); len(got) != 1 || got[0].ID != "x" {
+	if got := snap.ServicesAt(netip.MustParseAddr("10.0.0.2")); len(got) != 1 || got[0] != "new" {
 		t.Errorf("new address not indexed: %v", got)
 	}
 }
