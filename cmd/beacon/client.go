@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -76,10 +77,35 @@ func parseHTTPAddr(addr string) (*url.URL, error) {
 	if u.Host == "" {
 		return nil, fmt.Errorf("HTTP address %q has no host", addr)
 	}
+	if !validHost(u.Hostname()) {
+		return nil, fmt.Errorf("HTTP address %q: host %q is neither an IP address nor a host name", addr, u.Hostname())
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	u.RawQuery, u.Fragment = "", ""
 	return u, nil
+}
+
+// validHost accepts an IP address (an IPv6 zone of letters, digits, '.',
+// '-' and '_') or a host name of the same characters, which is what a
+// URL can carry and read back unchanged.
+func validHost(h string) bool {
+	if a, err := netip.ParseAddr(h); err == nil {
+		h = a.Zone()
+		if h == "" {
+			return true
+		}
+	}
+	if h == "" {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 func loadCAs(path string) (*x509.CertPool, error) {
