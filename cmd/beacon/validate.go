@@ -159,9 +159,11 @@ func recursorAddr(r string) (string, error) {
 	if err := checkPort(port); err != nil {
 		return "", fmt.Errorf("%q: %w", r, err)
 	}
-	if port == "0" {
+	n, _ := strconv.Atoi(port)
+	if n == 0 {
 		return "", fmt.Errorf("%q: port 0 cannot be queried", r)
 	}
+	port = strconv.Itoa(n) // "053" and "53" are one port
 	if _, err := netip.ParseAddr(host); err != nil {
 		if _, err := store.ParseAddress(host); err != nil || strings.Contains(host, ":") {
 			return "", fmt.Errorf("%q is not host or host:port", r)
