@@ -31,7 +31,7 @@ func newHandler(cfg *Config, src Source, met *metrics) *handler {
 		z:     newZone(cfg),
 		src:   src,
 		cache: newAnswerCache(cfg.CacheSize),
-		fwd:   newForwarder(cfg.Recursors, cfg.RecursorTimeout, cfg.Logger),
+		fwd:   newForwarder(cfg),
 		met:   met,
 		log:   cfg.Logger,
 		now:   cfg.Now,

@@ -2,7 +2,11 @@ package dnsserver
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"time"
 
 	"github.com/miekg/dns"
@@ -17,29 +21,65 @@ const maxForwards = 1024
 // over UDP, again over TCP when the reply is truncated, and on to the
 // next recursor on a timeout, any other failure, or SERVFAIL.
 type forwarder struct {
-	addrs []string
-	udp   *dns.Client
-	tcp   *dns.Client
-	sem   chan struct{}
-	log   *slog.Logger
+	// recursors are as configured; addrs are the same, resolved by start.
+	recursors []string
+	addrs     []string
+	udp       *dns.Client
+	tcp       *dns.Client
+	sem       chan struct{}
+	log       *slog.Logger
 	// ctx ends in-flight exchanges when the server shuts down.
 	ctx  context.Context
 	stop context.CancelFunc
 }
 
-func newForwarder(addrs []string, timeout time.Duration, log *slog.Logger) *forwarder {
-	if len(addrs) == 0 {
+func newForwarder(cfg *Config) *forwarder {
+	if len(cfg.Recursors) == 0 {
 		return nil
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	return &forwarder{
 		ctx: ctx, stop: stop,
-		addrs: addrs,
-		udp:   &dns.Client{Net: "udp", Timeout: timeout, UDPSize: dns.MaxMsgSize},
-		tcp:   &dns.Client{Net: "tcp", Timeout: timeout},
-		sem:   make(chan struct{}, maxForwards),
-		log:   log,
+		recursors: cfg.Recursors,
+		udp:       &dns.Client{Net: "udp", Timeout: cfg.RecursorTimeout, UDPSize: dns.MaxMsgSize},
+		tcp:       &dns.Client{Net: "tcp", Timeout: cfg.RecursorTimeout},
+		sem:       make(chan struct{}, maxForwards),
+		log:       cfg.Logger,
 	}
+}
+
+// start looks the recursors' host names up, once: per query it would go
+// through the system resolver, which loops when resolv.conf points at
+// beacon itself.
+func (f *forwarder) start() error {
+	f.addrs = make([]string, 0, len(f.recursors))
+	for _, r := range f.recursors {
+		ap, err := resolveRecursor(r)
+		if err != nil {
+			return err
+		}
+		f.addrs = append(f.addrs, ap.String())
+	}
+	return nil
+}
+
+// resolveRecursor gives a recursor's IP address, looking a host name up.
+func resolveRecursor(hostPort string) (netip.AddrPort, error) {
+	host, port, _ := net.SplitHostPort(hostPort)
+	n, _ := parsePort(port)
+	if a, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPortFrom(a, n), nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err == nil && len(addrs) == 0 {
+		err = errors.New("no address")
+	}
+	if err != nil {
+		return netip.AddrPort{}, fmt.Errorf("recursor %s: cannot resolve %s (%v); give an IP address", hostPort, host, err)
+	}
+	return netip.AddrPortFrom(addrs[0].Unmap(), n), nil
 }
 
 // forward returns the first usable reply, with the client's ID, or

@@ -75,6 +75,13 @@ func (s *Server) Start() error {
 	if err != nil {
 		return listenError(s.cfg.Addr, err)
 	}
+	if s.h.fwd != nil {
+		if err := s.h.fwd.start(); err != nil {
+			pc.Close()
+			ln.Close()
+			return fmt.Errorf("dns: %w", err)
+		}
+	}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }
 	s.tcp = &dns.Server{
