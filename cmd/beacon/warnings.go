@@ -9,7 +9,7 @@ import (
 // warnSetup logs, once at start, set-ups that work but are likely not
 // what the operator meant.
 func warnSetup(log *slog.Logger, cfg *serveConfig, probe mdnsProbe) {
-	msg, err := probe.mdnsWarning(cfg.Domain)
+	msg, err := probe.mdnsWarning(cfg.zone())
 	switch {
 	case err != nil:
 		log.Debug("could not check for mDNS on .local", "err", err)
