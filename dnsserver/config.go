@@ -34,6 +34,10 @@ type Config struct {
 	// default), for names outside the zone; none means such queries get
 	// REFUSED. Validate gives each a port; Start looks host names up once.
 	Recursors []string
+	// RecursorAllow lists the client networks, as CIDRs or single
+	// addresses, whose questions outside the zone go to the Recursors;
+	// other clients get REFUSED for them. Nil means DefaultRecursorAllow().
+	RecursorAllow []string
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers none.
@@ -79,6 +83,18 @@ const (
 	defaultRecTimeout  = 2 * time.Second
 )
 
+// DefaultRecursorAllow returns the client networks that may use the
+// recursors when Config.RecursorAllow is nil: loopback, private (RFC
+// 1918, RFC 4193) and link-local networks, none of which the wider
+// Internet can reach, so beacon is never an open resolver by default.
+func DefaultRecursorAllow() []string {
+	return []string{
+		"127.0.0.0/8", "::1/128",
+		"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+		"169.254.0.0/16", "fe80::/10",
+	}
+}
+
 // maxTTL is the largest TTL a record can carry (RFC 2181 section 8).
 const maxTTL = time.Duration(math.MaxInt32) * time.Second
 
@@ -98,6 +114,9 @@ func (c *Config) fill() error {
 	}
 	if c.NegativeTTL == 0 {
 		c.NegativeTTL = DefaultNegativeTTL
+	}
+	if c.RecursorAllow == nil {
+		c.RecursorAllow = DefaultRecursorAllow()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -141,7 +160,7 @@ func (e *ConfigError) Unwrap() error { return e.Err }
 
 // Validate checks the fields that have rules, as they stand, and brings
 // those with a canonical form to it: Domain to a lower-case FQDN, each
-// recursor to host:port. A zero field
+// recursor to host:port, each allowed network to its CIDR. A zero field
 // is checked like any other value (a TTL of 0s is an error), since only
 // New fills defaults. Validate does no network I/O, and a Config it
 // accepted passes it again unchanged. The error is a *ConfigError, and
@@ -166,6 +185,7 @@ func (c *Config) validate() error {
 		{"WarningTTL", func() error { return checkTTL(c.WarningTTL) }},
 		{"NegativeTTL", func() error { return checkTTL(c.NegativeTTL) }},
 		{"Recursors", func() error { return normalize(&c.Recursors, eachOf(recursorAddr)) }},
+		{"RecursorAllow", func() error { return normalize(&c.RecursorAllow, eachOf(allowedNet)) }},
 	} {
 		if err := f.check(); err != nil {
 			return &ConfigError{Field: f.field, Err: err}

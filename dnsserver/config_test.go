@@ -37,6 +37,13 @@ func TestValidateNormalizes(t *testing.T) {
 			[]string{"192.0.2.1:53", "192.0.2.1:5353", "[::1]:53", "[2001:db8::1]:553", "dns.example:53", "dns.example:54"}},
 		{"unresolvable recursor accepted without a lookup", func(c *Config) { c.Recursors = []string{"no-such-host.invalid"} },
 			func(c Config) any { return c.Recursors }, []string{"no-such-host.invalid:53"}},
+		{"networks canonical", func(c *Config) {
+			c.RecursorAllow = []string{"10.1.2.3/8", "192.0.2.7", "2001:db8::1", "::ffff:172.16.0.0/108", "0.0.0.0/0"}
+		}, func(c Config) any { return c.RecursorAllow },
+			[]string{"10.0.0.0/8", "192.0.2.7/32", "2001:db8::1/128", "172.16.0.0/12", "0.0.0.0/0"}},
+		{"nil allow list stays nil", func(c *Config) {}, func(c Config) any { return c.RecursorAllow }, []string(nil)},
+		{"empty allow list stays empty", func(c *Config) { c.RecursorAllow = []string{} },
+			func(c Config) any { return c.RecursorAllow }, []string{}},
 		{"listen on every interface", func(c *Config) { c.Addr = ":53" }, func(c Config) any { return c.Addr }, ":53"},
 		{"listen on a host name", func(c *Config) { c.Addr = "localhost:0" }, func(c Config) any { return c.Addr }, "localhost:0"},
 	} {
@@ -90,6 +97,9 @@ func TestValidateErrors(t *testing.T) {
 		{"recursor empty", func(c *Config) { c.Recursors = []string{""} }, "Recursors", []string{`""`}},
 		{"recursor three colons", func(c *Config) { c.Recursors = []string{"a:b:c"} }, "Recursors", []string{"a:b:c"}},
 		{"recursor without host", func(c *Config) { c.Recursors = []string{":53"} }, "Recursors", []string{":53"}},
+		{"allow not a network", func(c *Config) { c.RecursorAllow = []string{"10.0.0.0/33"} }, "RecursorAllow", []string{"10.0.0.0/33", "CIDR"}},
+		{"allow with zone", func(c *Config) { c.RecursorAllow = []string{"fe80::1%eth0"} }, "RecursorAllow", []string{"fe80::1%eth0"}},
+		{"allow a name", func(c *Config) { c.RecursorAllow = []string{"localhost"} }, "RecursorAllow", []string{"localhost"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := valid()
@@ -127,8 +137,17 @@ func zeroFilled(name string) bool {
 
 func TestDefaultsValid(t *testing.T) {
 	cfg := valid()
+	cfg.RecursorAllow = DefaultRecursorAllow()
+	want := slicesClone(cfg.RecursorAllow)
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("the defaults fail Validate: %v", err)
+	}
+	if !reflect.DeepEqual(cfg.RecursorAllow, want) {
+		t.Errorf("DefaultRecursorAllow is not canonical: %q became %q", want, cfg.RecursorAllow)
+	}
+	DefaultRecursorAllow()[0] = "changed"
+	if DefaultRecursorAllow()[0] == "changed" {
+		t.Error("DefaultRecursorAllow hands out a shared slice")
 	}
 	// New fills zero fields with the same defaults.
 	srv, err := New(Config{}, fakeSource{})
@@ -137,8 +156,31 @@ func TestDefaultsValid(t *testing.T) {
 	}
 	got := srv.cfg
 	if got.Addr != DefaultAddr || got.Domain != DefaultDomain+"." || got.TTL != DefaultTTL ||
-		got.WarningTTL != DefaultWarningTTL || got.NegativeTTL != DefaultNegativeTTL {
+		got.WarningTTL != DefaultWarningTTL || got.NegativeTTL != DefaultNegativeTTL ||
+		!reflect.DeepEqual(got.RecursorAllow, DefaultRecursorAllow()) {
 		t.Errorf("New(Config{}) filled %+v", got)
+	}
+}
+
+func slicesClone(s []string) []string { return append([]string(nil), s...) }
+
+func TestDefaultRecursorAllowCovers(t *testing.T) {
+	nets := parseNets(DefaultRecursorAllow())
+	for ip, want := range map[string]bool{
+		"127.0.0.1": true, "127.255.0.9": true, "::1": true, "10.20.30.40": true, "172.31.255.255": true,
+		"192.168.1.1": true, "fd00::7": true, "169.254.1.1": true, "fe80::1": true,
+		"172.32.0.1": false, "192.0.2.1": false, "8.8.8.8": false, "2001:db8::1": false, "100.64.0.1": false,
+	} {
+		f := &forwarder{allow: nets}
+		addr := &net.UDPAddr{IP: net.ParseIP(ip), Port: 5353}
+		if got := f.allows(addr); got != want {
+			t.Errorf("allows(%s) = %v, want %v", ip, got, want)
+		}
+		// The same client over TCP, and as an IPv4-mapped address on a
+		// dual-stack socket, with an IPv6 zone.
+		if got := f.allows(&net.TCPAddr{IP: net.ParseIP(ip).To16(), Port: 5353, Zone: "eth0"}); got != want {
+			t.Errorf("allows(tcp %s) = %v, want %v", ip, got, want)
+		}
 	}
 }
 

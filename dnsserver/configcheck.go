@@ -109,3 +109,40 @@ func recursorAddr(r string) (string, error) {
 	}
 	return net.JoinHostPort(host, strconv.Itoa(int(n))), nil
 }
+
+// allowedNet turns a CIDR or a single address into its canonical CIDR,
+// the host bits cleared; an IPv4 network written in IPv6 becomes IPv4,
+// as clients' addresses are compared unmapped.
+func allowedNet(s string) (string, error) {
+	p, err := parseNet(s)
+	if err != nil {
+		return "", err
+	}
+	return p.String(), nil
+}
+
+func parseNet(s string) (netip.Prefix, error) {
+	p, err := netip.ParsePrefix(s)
+	if err != nil {
+		a, aerr := netip.ParseAddr(s)
+		if aerr != nil || a.Zone() != "" {
+			return netip.Prefix{}, fmt.Errorf("%q is neither a CIDR such as 10.0.0.0/8 nor an IP address", s)
+		}
+		p = netip.PrefixFrom(a, a.BitLen())
+	}
+	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
+}
+
+// parseNets parses networks that Validate accepted.
+func parseNets(ss []string) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(ss))
+	for _, s := range ss {
+		if p, err := parseNet(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

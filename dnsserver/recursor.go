@@ -24,6 +24,7 @@ type forwarder struct {
 	// recursors are as configured; addrs are the same, resolved by start.
 	recursors []string
 	addrs     []string
+	allow     []netip.Prefix
 	udp       *dns.Client
 	tcp       *dns.Client
 	sem       chan struct{}
@@ -41,6 +42,7 @@ func newForwarder(cfg *Config) *forwarder {
 	return &forwarder{
 		ctx: ctx, stop: stop,
 		recursors: cfg.Recursors,
+		allow:     parseNets(cfg.RecursorAllow),
 		udp:       &dns.Client{Net: "udp", Timeout: cfg.RecursorTimeout, UDPSize: dns.MaxMsgSize},
 		tcp:       &dns.Client{Net: "tcp", Timeout: cfg.RecursorTimeout},
 		sem:       make(chan struct{}, maxForwards),
@@ -80,6 +82,36 @@ func resolveRecursor(hostPort string) (netip.AddrPort, error) {
 		return netip.AddrPort{}, fmt.Errorf("recursor %s: cannot resolve %s (%v); give an IP address", hostPort, host, err)
 	}
 	return netip.AddrPortFrom(addrs[0].Unmap(), n), nil
+}
+
+// allows reports whether the client at a may have its questions outside
+// the zone forwarded.
+func (f *forwarder) allows(a net.Addr) bool {
+	ip := clientIP(a)
+	for _, p := range f.allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP is a client's address, unmapped and without zone, as networks
+// are written.
+func clientIP(a net.Addr) netip.Addr {
+	var ip netip.Addr
+	switch a := a.(type) {
+	case *net.UDPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	case *net.TCPAddr:
+		ip, _ = netip.AddrFromSlice(a.IP)
+	default:
+		if a != nil {
+			ap, _ := netip.ParseAddrPort(a.String())
+			ip = ap.Addr()
+		}
+	}
+	return ip.Unmap().WithZone("")
 }
 
 // forward returns the first usable reply, with the client's ID, or
