@@ -42,6 +42,7 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.DNS.NegativeTTL, "negative-ttl", dnsserver.DefaultNegativeTTL, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
 	fs.BoolVar(&cfg.DNS.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
 	fs.Var((*listFlag)(&cfg.DNS.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
+	fs.Var((*listFlag)(&cfg.DNS.RecursorAllow), "recursor-allow", "client `CIDR` whose names outside the zone go to -recursor; others get REFUSED (repeatable; env: comma-separated; default "+strings.Join(dnsserver.DefaultRecursorAllow(), ", ")+")")
 	fs.StringVar(&cfg.Node, "node", host, "node name reported in Consul-style responses")
 	fs.StringVar(&cfg.Advertise, "advertise", "127.0.0.1", "address used for an instance registered without one")
 	fs.StringVar(&cfg.Token, "token", "", "when set, every API call except /v1/status/*, /healthz and /metrics needs it")

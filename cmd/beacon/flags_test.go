@@ -62,6 +62,7 @@ func TestServeDNSDefaults(t *testing.T) {
 	for field, args := range map[string][]string{
 		"Addr": {"-dns-addr", "x"}, "Domain": {"-domain", "a b"}, "TTL": {"-ttl", "0s"},
 		"WarningTTL": {"-warning-ttl", "0s"}, "NegativeTTL": {"-negative-ttl", "0s"}, "Recursors": {"-recursor", "a b"},
+		"RecursorAllow": {"-recursor-allow", "x"},
 	} {
 		_, err := parseServeTest(args, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), args[0]+": ") || strings.Contains(err.Error(), field+":") {
@@ -96,6 +97,10 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"1.1.1.1:53", "9.9.9.9:5353", "[::1]:53"}},
 		{"recursor repeated flag beats env", []string{"-recursor", "8.8.8.8", "-recursor", "[2001:db8::1]:54"}, map[string]string{"BEACON_RECURSOR": "1.1.1.1"},
 			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"8.8.8.8:53", "[2001:db8::1]:54"}},
+		{"recursor-allow replaces the default", []string{"-recursor-allow", "10.1.0.0/16", "-recursor-allow", "2001:db8::1"}, nil,
+			func(c *serveConfig) any { return c.DNS.RecursorAllow }, []string{"10.1.0.0/16", "2001:db8::1/128"}},
+		{"recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "0.0.0.0/0, ::/0"},
+			func(c *serveConfig) any { return c.DNS.RecursorAllow }, []string{"0.0.0.0/0", "::/0"}},
 		{"recursor hostname", []string{"-recursor", "dns.example"}, nil,
 			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"dns.example:53"}},
 		{"domain normalised", []string{"-domain", "Service.Internal."}, nil,
@@ -166,6 +171,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad datacenter", []string{"-datacenter", "dc/1"}, nil, []string{"-datacenter", "'/'"}},
 		{"bad recursor", []string{"-recursor", "1.1.1.1:x"}, nil, []string{"-recursor", "1.1.1.1:x"}},
 		{"bad recursor from env", nil, map[string]string{"BEACON_RECURSOR": "ok.example,bad host"}, []string{"BEACON_RECURSOR", "bad host"}},
+		{"bad recursor-allow", []string{"-recursor-allow", "10.0.0.0/40"}, nil, []string{"-recursor-allow", "10.0.0.0/40"}},
+		{"bad recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "10.0.0.0/8,lan"}, []string{"BEACON_RECURSOR_ALLOW", "lan"}},
 		{"recursor port 0", []string{"-recursor", "1.1.1.1:0"}, nil, []string{"-recursor", "port 0"}},
 		{"bad node", []string{"-node", "a b"}, nil, []string{"-node"}},
 		{"bad advertise", []string{"-advertise", "300.1.1.1"}, nil, []string{"-advertise", "300.1.1.1"}},

@@ -43,12 +43,13 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 
 // dnsFlags names the flag of each dnsserver.Config field that a flag sets.
 var dnsFlags = map[string]string{
-	"Addr":        "dns-addr",
-	"Domain":      "domain",
-	"TTL":         "ttl",
-	"WarningTTL":  "warning-ttl",
-	"NegativeTTL": "negative-ttl",
-	"Recursors":   "recursor",
+	"Addr":          "dns-addr",
+	"Domain":        "domain",
+	"TTL":           "ttl",
+	"WarningTTL":    "warning-ttl",
+	"NegativeTTL":   "negative-ttl",
+	"Recursors":     "recursor",
+	"RecursorAllow": "recursor-allow",
 }
 
 // validateDNS applies dnsserver's own rules to the DNS flags, and names
