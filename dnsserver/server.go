@@ -76,7 +76,7 @@ func (s *Server) Start() error {
 		return listenError(s.cfg.Addr, err)
 	}
 	if s.h.fwd != nil {
-		if err := s.h.fwd.start(); err != nil {
+		if err := s.h.fwd.start(pc.LocalAddr()); err != nil {
 			pc.Close()
 			ln.Close()
 			return fmt.Errorf("dns: %w", err)
