@@ -38,11 +38,21 @@ type Config struct {
 	// addresses, whose questions outside the zone go to the Recursors;
 	// other clients get REFUSED for them. Nil means DefaultRecursorAllow().
 	RecursorAllow []string
+	// RateLimit bounds the responses per second over UDP to one client
+	// network (a /24 in IPv4, a /56 in IPv6); 0, the default, sets no
+	// limit. TCP is never limited: its clients cannot forge their address.
+	RateLimit int
+	// RateLimitSlip says what becomes of UDP responses over RateLimit:
+	// one in this many is sent as an empty reply with TC set, so that a
+	// real client retries over TCP, and the rest are dropped; 1 sends
+	// every one truncated and 0 drops every one. beacon serve uses
+	// DefaultRateLimitSlip.
+	RateLimitSlip int
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers none.
 	Registerer prometheus.Registerer
-	// Now returns the time TTLs are computed against;
+	// Now returns the time TTLs and rate limits are computed against;
 	// default time.Now.
 	Now func() time.Time
 
@@ -76,6 +86,14 @@ const (
 	DefaultTTL         = 30 * time.Second
 	DefaultWarningTTL  = 5 * time.Second
 	DefaultNegativeTTL = 5 * time.Second
+	// DefaultRateLimit is no limit, as NSD and Knot DNS ship: a registry
+	// mostly answers its own network, whose resolvers may well send
+	// thousands of queries a second from one address.
+	DefaultRateLimit = 0
+	// DefaultRateLimitSlip truncates every other response over the limit,
+	// as NSD and Knot DNS do.
+	DefaultRateLimitSlip = 2
+
 	defaultCacheSize   = 16384
 	defaultMaxTCPConns = 1024
 	defaultMaxTCPQs    = 65536
@@ -186,6 +204,8 @@ func (c *Config) validate() error {
 		{"NegativeTTL", func() error { return checkTTL(c.NegativeTTL) }},
 		{"Recursors", func() error { return normalize(&c.Recursors, eachOf(recursorAddr)) }},
 		{"RecursorAllow", func() error { return normalize(&c.RecursorAllow, eachOf(allowedNet)) }},
+		{"RateLimit", func() error { return checkNotNegative(c.RateLimit, "0 sets no limit") }},
+		{"RateLimitSlip", func() error { return checkNotNegative(c.RateLimitSlip, "0 drops every response over the limit") }},
 	} {
 		if err := f.check(); err != nil {
 			return &ConfigError{Field: f.field, Err: err}

@@ -17,6 +17,7 @@ func valid() Config {
 	return Config{
 		Addr: DefaultAddr, Domain: DefaultDomain,
 		TTL: DefaultTTL, WarningTTL: DefaultWarningTTL, NegativeTTL: DefaultNegativeTTL,
+		RateLimit: DefaultRateLimit, RateLimitSlip: DefaultRateLimitSlip,
 	}
 }
 
@@ -46,6 +47,8 @@ func TestValidateNormalizes(t *testing.T) {
 			func(c Config) any { return c.RecursorAllow }, []string{}},
 		{"listen on every interface", func(c *Config) { c.Addr = ":53" }, func(c Config) any { return c.Addr }, ":53"},
 		{"listen on a host name", func(c *Config) { c.Addr = "localhost:0" }, func(c Config) any { return c.Addr }, "localhost:0"},
+		{"rate limit and no slip", func(c *Config) { c.RateLimit, c.RateLimitSlip = 100, 0 },
+			func(c Config) any { return []int{c.RateLimit, c.RateLimitSlip} }, []int{100, 0}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := valid()
@@ -100,6 +103,8 @@ func TestValidateErrors(t *testing.T) {
 		{"allow not a network", func(c *Config) { c.RecursorAllow = []string{"10.0.0.0/33"} }, "RecursorAllow", []string{"10.0.0.0/33", "CIDR"}},
 		{"allow with zone", func(c *Config) { c.RecursorAllow = []string{"fe80::1%eth0"} }, "RecursorAllow", []string{"fe80::1%eth0"}},
 		{"allow a name", func(c *Config) { c.RecursorAllow = []string{"localhost"} }, "RecursorAllow", []string{"localhost"}},
+		{"negative rate limit", func(c *Config) { c.RateLimit = -1 }, "RateLimit", []string{"negative"}},
+		{"negative slip", func(c *Config) { c.RateLimitSlip = -2 }, "RateLimitSlip", []string{"negative"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg := valid()
@@ -157,7 +162,7 @@ func TestDefaultsValid(t *testing.T) {
 	got := srv.cfg
 	if got.Addr != DefaultAddr || got.Domain != DefaultDomain+"." || got.TTL != DefaultTTL ||
 		got.WarningTTL != DefaultWarningTTL || got.NegativeTTL != DefaultNegativeTTL ||
-		!reflect.DeepEqual(got.RecursorAllow, DefaultRecursorAllow()) {
+		!reflect.DeepEqual(got.RecursorAllow, DefaultRecursorAllow()) || got.RateLimit != 0 {
 		t.Errorf("New(Config{}) filled %+v", got)
 	}
 }

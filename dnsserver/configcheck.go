@@ -146,3 +146,10 @@ func parseNets(ss []string) []netip.Prefix {
 	}
 	return out
 }
+
+func checkNotNegative(n int, zero string) error {
+	if n < 0 {
+		return fmt.Errorf("%d is negative; %s", n, zero)
+	}
+	return nil
+}
