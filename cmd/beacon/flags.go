@@ -42,6 +42,8 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.DNS.NegativeTTL, "negative-ttl", dnsserver.DefaultNegativeTTL, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
 	fs.BoolVar(&cfg.DNS.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
 	fs.Var((*listFlag)(&cfg.DNS.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
+	fs.IntVar(&cfg.DNS.RateLimit, "dns-rate-limit", dnsserver.DefaultRateLimit, "UDP responses per second to one client network (/24, /56); 0: no limit")
+	fs.IntVar(&cfg.DNS.RateLimitSlip, "dns-rate-limit-slip", dnsserver.DefaultRateLimitSlip, "over -dns-rate-limit, send one in `N` responses empty with TC set (clients retry over TCP) and drop the rest; 1: all truncated, 0: all dropped")
 	fs.Var((*listFlag)(&cfg.DNS.RecursorAllow), "recursor-allow", "client `CIDR` whose names outside the zone go to -recursor; others get REFUSED (repeatable; env: comma-separated; default "+strings.Join(dnsserver.DefaultRecursorAllow(), ", ")+")")
 	fs.StringVar(&cfg.Node, "node", host, "node name reported in Consul-style responses")
 	fs.StringVar(&cfg.Advertise, "advertise", "127.0.0.1", "address used for an instance registered without one")

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,6 +31,7 @@ func TestServeDefaults(t *testing.T) {
 		DNS: dnsserver.Config{
 			Addr: "127.0.0.1:8600", Domain: "service.local.",
 			TTL: 30 * time.Second, WarningTTL: 5 * time.Second, NegativeTTL: 5 * time.Second,
+			RateLimit: 0, RateLimitSlip: 2,
 		},
 		Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
 	}
@@ -46,7 +48,8 @@ func TestServeDNSDefaults(t *testing.T) {
 	for flag, want := range map[string]string{
 		"dns-addr": dnsserver.DefaultAddr, "domain": dnsserver.DefaultDomain,
 		"ttl": dnsserver.DefaultTTL.String(), "warning-ttl": dnsserver.DefaultWarningTTL.String(),
-		"negative-ttl": dnsserver.DefaultNegativeTTL.String(),
+		"negative-ttl":   dnsserver.DefaultNegativeTTL.String(),
+		"dns-rate-limit": strconv.Itoa(dnsserver.DefaultRateLimit), "dns-rate-limit-slip": strconv.Itoa(dnsserver.DefaultRateLimitSlip),
 	} {
 		if f := fs.Lookup(flag); f == nil || f.DefValue != want {
 			t.Errorf("-%s default %v, want dnsserver's %q", flag, f, want)
@@ -62,7 +65,7 @@ func TestServeDNSDefaults(t *testing.T) {
 	for field, args := range map[string][]string{
 		"Addr": {"-dns-addr", "x"}, "Domain": {"-domain", "a b"}, "TTL": {"-ttl", "0s"},
 		"WarningTTL": {"-warning-ttl", "0s"}, "NegativeTTL": {"-negative-ttl", "0s"}, "Recursors": {"-recursor", "a b"},
-		"RecursorAllow": {"-recursor-allow", "x"},
+		"RecursorAllow": {"-recursor-allow", "x"}, "RateLimit": {"-dns-rate-limit", "-1"}, "RateLimitSlip": {"-dns-rate-limit-slip", "-1"},
 	} {
 		_, err := parseServeTest(args, nil)
 		if err == nil || !strings.HasPrefix(err.Error(), args[0]+": ") || strings.Contains(err.Error(), field+":") {
@@ -97,6 +100,8 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"1.1.1.1:53", "9.9.9.9:5353", "[::1]:53"}},
 		{"recursor repeated flag beats env", []string{"-recursor", "8.8.8.8", "-recursor", "[2001:db8::1]:54"}, map[string]string{"BEACON_RECURSOR": "1.1.1.1"},
 			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"8.8.8.8:53", "[2001:db8::1]:54"}},
+		{"rate limit from env", nil, map[string]string{"BEACON_DNS_RATE_LIMIT": "200", "BEACON_DNS_RATE_LIMIT_SLIP": "0"},
+			func(c *serveConfig) any { return []int{c.DNS.RateLimit, c.DNS.RateLimitSlip} }, []int{200, 0}},
 		{"recursor-allow replaces the default", []string{"-recursor-allow", "10.1.0.0/16", "-recursor-allow", "2001:db8::1"}, nil,
 			func(c *serveConfig) any { return c.DNS.RecursorAllow }, []string{"10.1.0.0/16", "2001:db8::1/128"}},
 		{"recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "0.0.0.0/0, ::/0"},
@@ -171,6 +176,8 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad datacenter", []string{"-datacenter", "dc/1"}, nil, []string{"-datacenter", "'/'"}},
 		{"bad recursor", []string{"-recursor", "1.1.1.1:x"}, nil, []string{"-recursor", "1.1.1.1:x"}},
 		{"bad recursor from env", nil, map[string]string{"BEACON_RECURSOR": "ok.example,bad host"}, []string{"BEACON_RECURSOR", "bad host"}},
+		{"negative rate limit", []string{"-dns-rate-limit", "-5"}, nil, []string{"-dns-rate-limit", "-5", "negative"}},
+		{"bad slip from env", nil, map[string]string{"BEACON_DNS_RATE_LIMIT_SLIP": "two"}, []string{"BEACON_DNS_RATE_LIMIT_SLIP", "two"}},
 		{"bad recursor-allow", []string{"-recursor-allow", "10.0.0.0/40"}, nil, []string{"-recursor-allow", "10.0.0.0/40"}},
 		{"bad recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "10.0.0.0/8,lan"}, []string{"BEACON_RECURSOR_ALLOW", "lan"}},
 		{"recursor port 0", []string{"-recursor", "1.1.1.1:0"}, nil, []string{"-recursor", "port 0"}},

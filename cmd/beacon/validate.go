@@ -50,6 +50,8 @@ var dnsFlags = map[string]string{
 	"NegativeTTL":   "negative-ttl",
 	"Recursors":     "recursor",
 	"RecursorAllow": "recursor-allow",
+	"RateLimit":     "dns-rate-limit",
+	"RateLimitSlip": "dns-rate-limit-slip",
 }
 
 // validateDNS applies dnsserver's own rules to the DNS flags, and names
