@@ -244,13 +244,17 @@ func (f *forwarder) forward(req *dns.Msg) (*dns.Msg, error) {
 // 9520), and it stops a loop that no mark reveals from coming round
 // again.
 func (f *forwarder) fly(k flightKey, fl *flight, req *dns.Msg) {
+	// Should ask panic, the queries waiting fail rather than hang.
+	fl.err = errNoRecursor
+	defer func() {
+		if fl.err == nil {
+			f.land(k, fl)
+		} else {
+			time.AfterFunc(failHold, func() { f.land(k, fl) })
+		}
+		close(fl.done)
+	}()
 	fl.reply, fl.err = f.ask(req)
-	if fl.err == nil {
-		f.land(k, fl)
-	} else {
-		time.AfterFunc(failHold, func() { f.land(k, fl) })
-	}
-	close(fl.done)
 }
 
 // land forgets fl, unless a later flight took its place.
