@@ -203,3 +203,67 @@ func TestRecursorLoopThroughResolvers(t *testing.T) {
 		})
 	}
 }
+
+// TestForwardShared: identical questions asked while one is being
+// forwarded share its forward, each answered with its own ID and case;
+// a question whose forward failed fails at once for a while, without
+// asking again.
+func TestForwardShared(t *testing.T) {
+	release := make(chan struct{})
+	var asked atomic.Int64
+	up := upstream(t, func(w dns.ResponseWriter, r *dns.Msg) {
+		asked.Add(1)
+		<-release
+		answerA("192.0.2.1", false)(w, r)
+	})
+	f := newFixture(t, func(cfg *Config) { cfg.Recursors = []string{up} })
+	names := []string{"shared.example.", "SHARED.example.", "Shared.Example."}
+	type result struct {
+		q, r *dns.Msg
+	}
+	results := make(chan result, 3*len(names))
+	for i := range 3 * len(names) {
+		go func() {
+			q := new(dns.Msg).SetQuestion(names[i%len(names)], dns.TypeA)
+			c := &dns.Client{Timeout: 5 * time.Second}
+			r, _, err := c.Exchange(q, f.srv.UDPAddr().String())
+			if err != nil {
+				r = nil
+			}
+			results <- result{q, r}
+		}()
+	}
+	// Every query is in: the first one's forward, the rest waiting on it.
+	deadline := time.Now().Add(5 * time.Second)
+	for asked.Load() < 1 || len(f.srv.h.fwd.sem) < 3*len(names) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d forwards and %d queries in flight, want 1 and %d", asked.Load(), len(f.srv.h.fwd.sem), 3*len(names))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range 3 * len(names) {
+		res := <-results
+		if res.r == nil || res.r.Id != res.q.Id || res.r.Question[0].Name != res.q.Question[0].Name ||
+			len(res.r.Answer) != 1 || res.r.Answer[0].(*dns.A).A.String() != "192.0.2.1" {
+			t.Errorf("query %v: reply %v", res.q.Question, res.r)
+		}
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("the recursor was asked %d times, want once", n)
+	}
+
+	// A failure is kept.
+	failing := upstream(t, counting(&asked, rcodeOnly(dns.RcodeServerFailure)))
+	asked.Store(0)
+	ff := newFixture(t, func(cfg *Config) { cfg.Recursors = []string{failing} })
+	for range 3 {
+		r := exchange(t, "udp", ff.srv.UDPAddr(), new(dns.Msg).SetQuestion("down.example.", dns.TypeA))
+		if r.Rcode != dns.RcodeServerFailure {
+			t.Errorf("rcode %s, want SERVFAIL", dns.RcodeToString[r.Rcode])
+		}
+	}
+	if n := asked.Load(); n != 1 {
+		t.Errorf("a failing recursor was asked %d times within a second, want once", n)
+	}
+}
