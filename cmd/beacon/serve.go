@@ -109,7 +109,7 @@ func (s *server) startDNS() error {
 		return fmt.Errorf("dns: %w", err)
 	}
 	if err := dns.Start(); err != nil {
-		return fmt.Errorf("dns: %w", err)
+		return err // already "dns: …"
 	}
 	s.dns = dns
 	s.log.Info("dns listening", "udp", dns.UDPAddr(), "tcp", dns.TCPAddr(), "domain", cfg.zone())
