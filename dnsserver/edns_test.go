@@ -16,6 +16,13 @@ import (
 // store coalesces their commits.
 func seedBig(t testing.TB, f *fixture, n int) {
 	t.Helper()
+	seedService(t, f, "big", n)
+}
+
+// seedService registers n instances of service name at distinct IPv4
+// addresses, concurrently, so the store coalesces their commits.
+func seedService(t testing.TB, f *fixture, name string, n int) {
+	t.Helper()
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	sem := make(chan struct{}, 16)
@@ -26,8 +33,8 @@ func seedBig(t testing.TB, f *fixture, n int) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			_, err := f.st.Register(store.Registration{
-				ID: fmt.Sprintf("big%03d", i), Name: "big",
-				Address: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Port: 1000 + i,
+				ID: fmt.Sprintf("%s%03d", name, i), Name: name,
+				Address: fmt.Sprintf("10.%d.%d.%d", 1+i/62500, i/250%250, i%250+1), Port: 1000 + i%60000,
 			})
 			errs <- err
 		}()

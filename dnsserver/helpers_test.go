@@ -117,6 +117,13 @@ func exchange(t testing.TB, network string, addr net.Addr, q *dns.Msg) *dns.Msg 
 // serveDirect calls the handler with a recorder, as dnstest does.
 func serveDirect(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) *dns.Msg {
 	t.Helper()
+	r, _ := serveRaw(t, h, q, tcp)
+	return r
+}
+
+// serveRaw is serveDirect that also returns the reply's bytes.
+func serveRaw(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) (*dns.Msg, []byte) {
+	t.Helper()
 	rec := &recorder{tcp: tcp}
 	h.ServeDNS(rec, q)
 	if rec.n != 1 {
@@ -126,7 +133,7 @@ func serveDirect(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) *dns.Msg {
 	if err := r.Unpack(rec.buf); err != nil {
 		t.Fatalf("unpack reply: %v", err)
 	}
-	return r
+	return r, rec.buf
 }
 
 // recorder is a dns.ResponseWriter that keeps the last reply's bytes,
