@@ -105,11 +105,17 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 
 // build makes the reply when the cache has none, with the pure core and
 // finish; for names outside the zone meta.forward says a recursor may
-// answer instead.
+// answer instead. A signed request is refused before anything else (RFC
+// 8945 section 5.2), with the TSIG record last, after the OPT record.
 func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*dns.Msg, meta) {
 	var m *dns.Msg
 	var mt meta
+	sig, err := signature(req)
 	switch {
+	case err != nil:
+		m = refusal(req, rcodeOf(err))
+	case sig != nil:
+		m = refusal(req, rcodeOf(errBadKey))
 	case e.multiple:
 		m = refusal(req, rcodeOf(errFormat))
 	case e.present && e.version != 0:
@@ -118,6 +124,9 @@ func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*
 		m, mt = h.z.answer(req, snap, h.now())
 	}
 	finish(m, e, tcp)
+	if sig != nil {
+		m.Extra = append(m.Extra, badKey(sig))
+	}
 	return m, mt
 }
 
@@ -142,11 +151,14 @@ type cacheKey struct {
 	ok    bool
 }
 
-// cacheKey returns the cache key for req. Only a plain QUERY of class IN
-// with EDNS version 0 at most, whose name has no escapes (so a hit can
-// copy its letters), may be answered from the cache.
+// cacheKey returns the cache key for req. Only a plain, unsigned QUERY of
+// class IN with EDNS version 0 at most, whose name has no escapes (so a
+// hit can copy its letters), may be answered from the cache.
 func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) cacheKey {
 	if h.cache == nil || req.Opcode != dns.OpcodeQuery || len(req.Question) != 1 || e.multiple || e.version != 0 {
+		return cacheKey{}
+	}
+	if sig, err := signature(req); sig != nil || err != nil {
 		return cacheKey{}
 	}
 	q := req.Question[0]

@@ -35,6 +35,10 @@ type kdigRR struct {
 	TTL      uint32 `json:"TTL"`
 	RDLength int    `json:"RDLENGTH"`
 	RDataHex string `json:"RDATAHEX"`
+	// RDataTSIG is a TSIG record's data in kdig's presentation form:
+	// algorithm, time, fudge, MAC size, [MAC,] original ID, error, other
+	// length.
+	RDataTSIG string `json:"rdataTSIG"`
 }
 
 // msg rebuilds the reply kdig decoded, so that it can be checked as the
