@@ -50,6 +50,13 @@ var quiet = slog.New(slog.DiscardHandler)
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
+	return newTunedFixture(t, mod, nil)
+}
+
+// newTunedFixture is newFixture with tune run on the server before it
+// starts, for limits that Config does not set.
+func newTunedFixture(t testing.TB, mod func(*Config), tune func(*Server)) *fixture {
+	t.Helper()
 	clk := newClock()
 	st, err := store.Open(store.Options{Dir: t.TempDir(), NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
@@ -64,6 +71,9 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	srv, err := New(cfg, st)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if tune != nil {
+		tune(srv)
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
