@@ -11,7 +11,9 @@ import (
 
 // signature returns a request's TSIG record, or errFormat when TSIG
 // records appear anywhere but once, last in the additional section (RFC
-// 8945 section 5.2). A request without one returns nil, nil.
+// 8945 section 5.2), or when its data is missing (an empty RDATA
+// unpacks, with no algorithm name). A request without one returns nil,
+// nil.
 func signature(req *dns.Msg) (*dns.TSIG, error) {
 	var sig *dns.TSIG
 	n := 0
@@ -27,6 +29,9 @@ func signature(req *dns.Msg) (*dns.TSIG, error) {
 	case n == 0:
 		return nil, nil
 	case n > 1 || len(req.Extra) == 0 || req.Extra[len(req.Extra)-1] != dns.RR(sig):
+		return nil, errFormat
+	}
+	if _, ok := dns.IsDomainName(sig.Algorithm); !ok || !dns.IsFqdn(sig.Algorithm) {
 		return nil, errFormat
 	}
 	return sig, nil

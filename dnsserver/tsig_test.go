@@ -121,6 +121,19 @@ func TestTSIGMisplaced(t *testing.T) {
 		return q.Extra[0].(*dns.TSIG)
 	}
 	opt := &dns.OPT{Hdr: dns.RR_Header{Name: ".", Rrtype: dns.TypeOPT, Class: 1232}}
+	check := func(name string, b []byte) {
+		t.Helper()
+		for _, network := range []string{"udp", "tcp"} {
+			addr := f.srv.UDPAddr()
+			if network == "tcp" {
+				addr = f.srv.TCPAddr()
+			}
+			r := exchangeBytes(t, network, addr, b)
+			if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 || r.IsTsig() != nil {
+				t.Errorf("TSIG %s over %s: %s with %d answers, TSIG %v; want FORMERR, nothing else", name, network, dns.RcodeToString[r.Rcode], len(r.Answer), r.IsTsig())
+			}
+		}
+	}
 	for _, c := range []struct {
 		name   string
 		answer []dns.RR
@@ -136,17 +149,13 @@ func TestTSIGMisplaced(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, network := range []string{"udp", "tcp"} {
-			addr := f.srv.UDPAddr()
-			if network == "tcp" {
-				addr = f.srv.TCPAddr()
-			}
-			r := exchangeBytes(t, network, addr, b)
-			if r.Rcode != dns.RcodeFormatError || len(r.Answer) != 0 || r.IsTsig() != nil {
-				t.Errorf("TSIG %s over %s: %s with %d answers, TSIG %v; want FORMERR, nothing else", c.name, network, dns.RcodeToString[r.Rcode], len(r.Answer), r.IsTsig())
-			}
-		}
+		check(c.name, b)
 	}
+	// A TSIG record with no data at all unpacks, with no algorithm.
+	b, _ := new(dns.Msg).SetQuestion("web.service.local.", dns.TypeA).Pack()
+	b[11] = 1
+	b = append(b, 1, 'k', 0, 0, 250, 0, 255, 0, 0, 0, 0, 0, 0)
+	check("without data", b)
 }
 
 // TestTSIGDigKdig signs queries with dig -y and kdig -y, over UDP and
