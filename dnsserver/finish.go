@@ -36,6 +36,15 @@ func parseEDNS(req *dns.Msg) edns {
 	return e
 }
 
+// optLen is the length of the OPT record finish gives the reply: 11
+// bytes (root owner, fixed fields, no options), or none.
+func (e edns) optLen() int {
+	if e.present {
+		return 11
+	}
+	return 0
+}
+
 // limit is the largest reply the client takes: the OPT payload size, else
 // 512 over UDP (RFC 1035), and 65535 over TCP.
 func (e edns) limit(tcp bool) int {

@@ -14,7 +14,10 @@ import (
 func FuzzHandler(f *testing.F) {
 	fx := newFixture(f, nil)
 	seed(f, fx)
+	seedBig(f, fx, 60) // answers too large for most limits
 	for _, q := range []*dns.Msg{
+		new(dns.Msg).SetQuestion("big.service.local.", dns.TypeSRV),
+		withEDNS(new(dns.Msg).SetQuestion("BIG.service.local.", dns.TypeA), 700, false),
 		new(dns.Msg).SetQuestion("web.service.local.", dns.TypeSRV),
 		withEDNS(new(dns.Msg).SetQuestion("WeB.service.local.", dns.TypeA), 1232, true),
 		new(dns.Msg).SetQuestion("_web._tcp.service.local.", dns.TypeSRV),

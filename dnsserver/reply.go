@@ -65,6 +65,9 @@ type records struct {
 	weights []uint32
 	// shuffle says the answer's order may change with every response.
 	shuffle bool
+	// large, when set, stands for answer and extra: too many records
+	// for the client's limit.
+	large *largeAnswer
 }
 
 // reply builds the response to req for a lookup's outcome.
