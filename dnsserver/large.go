@@ -282,11 +282,17 @@ func (la *largeAnswer) write(b, opt []byte, limit int) []byte {
 			d.drawn = append(d.drawn, int32(i))
 			b = la.appendRecord(b, d, i)
 		}
+	} else if la.off == nil && la.pick.weights == nil {
+		b, tc = la.appendUniformAddrs(b, d, budget)
 	} else {
+		// Not every record fits, so the draws end before the records
+		// do.
 		for {
-			i := d.next()
-			if i < 0 {
-				break
+			var i int
+			if la.pick.weights == nil {
+				i = d.nextUniform()
+			} else {
+				i = d.next()
 			}
 			if len(b)+12+la.rdlen(i) > budget {
 				tc = true
@@ -295,7 +301,7 @@ func (la *largeAnswer) write(b, opt []byte, limit int) []byte {
 			b = la.appendRecord(b, d, i)
 		}
 	}
-	an, ar := len(d.at), 0
+	an, ar := len(d.at)+d.count, 0
 	if !tc && la.qtype == dns.TypeSRV {
 		b, ar = la.appendGlue(b, d, budget)
 	}
@@ -311,6 +317,25 @@ func (la *largeAnswer) write(b, opt []byte, limit int) []byte {
 		b[2] |= 0x02
 	}
 	return b
+}
+
+// appendUniformAddrs is the loop of write for A and AAAA records of
+// one weight, the common case: the records have one size, so their
+// number is known at once, and the draws are uniform.
+func (la *largeAnswer) appendUniformAddrs(b []byte, d *drawState, budget int) ([]byte, bool) {
+	size := 12 + la.addrLen
+	k := min(max(budget-len(b), 0)/size, la.n)
+	n := len(b)
+	b = slices.Grow(b, k*size)[:n+k*size]
+	for j := range k {
+		i := d.nextUniform()
+		at := b[n+j*size : n+(j+1)*size]
+		*(*[10]byte)(at) = la.hdr
+		at[10], at[11] = 0, byte(la.addrLen)
+		copy(at[12:], la.data[i*la.addrLen:])
+	}
+	d.count = k
+	return b, k < la.n
 }
 
 // appendRecord appends answer record i, its owner a pointer to the

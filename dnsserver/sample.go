@@ -107,6 +107,7 @@ type drawState struct {
 	rng    uint64 // wyrand state, seeded per draw
 
 	at        []int32  // offsets of the records written, in drawn order
+	count     int      // records written without an offset noted
 	glued     []uint64 // bit i: the glue of record i was written
 	gluedList []int32
 }
@@ -135,7 +136,7 @@ func (d *drawState) end() {
 	for _, i := range d.gluedList {
 		d.glued[i>>6] = 0
 	}
-	d.drawn, d.at, d.gluedList = d.drawn[:0], d.at[:0], d.gluedList[:0]
+	d.drawn, d.at, d.gluedList, d.count = d.drawn[:0], d.at[:0], d.gluedList[:0], 0
 	d.s.scratch.Put(d)
 }
 
@@ -176,6 +177,20 @@ func (d *drawState) next() int {
 		}
 		d.left[b]--
 		return i
+	}
+}
+
+// nextUniform is next for a sampler without weights, short enough to be
+// inlined in the loops that draw hundreds of records per reply. Some
+// record must be left to draw.
+func (d *drawState) nextUniform() int {
+	for {
+		i := int(d.uint64n(uint64(d.s.n)))
+		if d.chosen[i>>6]&(1<<(i&63)) == 0 {
+			d.chosen[i>>6] |= 1 << (i & 63)
+			d.drawn = append(d.drawn, int32(i))
+			return i
+		}
 	}
 }
 

@@ -50,6 +50,21 @@ func TestSamplerOrder(t *testing.T) {
 				}
 				d.end()
 			}
+			if s.weights != nil {
+				continue
+			}
+			// Without weights, the inlined draw too, which needs a
+			// record left.
+			d := s.begin()
+			seen := make([]bool, n)
+			for range n - 1 {
+				if i := d.nextUniform(); seen[i] {
+					t.Fatalf("n=%d %s: nextUniform drew %d twice", n, kind, i)
+				} else {
+					seen[i] = true
+				}
+			}
+			d.end()
 		}
 	}
 }
