@@ -136,7 +136,10 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 		if l.qtype == dns.TypeAAAA {
 			la.addrLen = 16
 		}
-		seen := map[netip.Addr]int{}
+		n := len(svc.Instances)
+		seen := make(map[netip.Addr]int, n)
+		la.data = make([]byte, 0, n*la.addrLen)
+		weights = make([]uint32, 0, n)
 		for _, in := range svc.Instances {
 			a := in.Addr.Unmap().WithZone("")
 			if !l.eligible(in) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
@@ -155,7 +158,12 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 		}
 		la.size = la.n * (12 + la.addrLen)
 	case dns.TypeSRV:
-		glued := map[netip.Addr]int32{}
+		n := len(svc.Instances)
+		glued := make(map[netip.Addr]int32, n)
+		la.data = make([]byte, 0, n*(6+len(l.z.originWire)+15))
+		la.off = make([]uint32, 0, n+1)
+		la.glen = make([]uint8, 0, n)
+		la.gfirst = make([]int32, 0, n)
 		shared := false
 		var name [256]byte
 		for _, in := range svc.Instances {
