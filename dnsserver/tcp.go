@@ -30,12 +30,10 @@ type tcpLimits struct {
 	// queries is the number of queries answered on one connection
 	// before it is closed.
 	queries int
-	// linger bounds the wait for the client to close its side after the
-	// last answer; see tcpConn.finish.
-	linger time.Duration
 }
 
-// Bounds of the lingering close.
+// Bounds of the lingering close after a connection's last answer; see
+// tcpConn.finish.
 const (
 	lingerTimeout = 2 * time.Second
 	lingerBytes   = 64 << 10

@@ -236,14 +236,12 @@ func TestTCPOnlyQueriesKeepAlive(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			answers := 0
 			if c.first != nil {
 				conn.Write(c.first)
 				conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 				if r, err := (&dns.Conn{Conn: conn}).ReadMsg(); err != nil || len(r.Answer) != 2 {
 					t.Fatalf("first query: %v %v", r, err)
 				}
-				answers++
 			}
 			stop := make(chan struct{})
 			defer close(stop)
