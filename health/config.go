@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -50,11 +51,11 @@ type Config struct {
 	// beacon_health_check_duration_seconds and beacon_instances; nil
 	// registers none.
 	Registerer prometheus.Registerer
-	// Now returns the time; default time.Now. It decides what is due and
-	// when an output may be rewritten; timers still run in real time, so
-	// an injected clock must advance with it (tests use one that jumps
-	// ahead instead of sleeping).
-	Now func() time.Time
+	// Clock is the time source of the schedule and its timers; default
+	// the system's. Tests inject a fake one and move it forward instead
+	// of sleeping. Check timeouts and measured durations stay in real
+	// time: they bound real I/O.
+	Clock Clock
 	// OutputInterval is how often at most a changed output with an
 	// unchanged status is written per check; default
 	// DefaultOutputInterval (30s). Status changes are written at once.
@@ -79,6 +80,10 @@ type Config struct {
 	// called from worker goroutines, so it must be safe for concurrent
 	// use and quick; nil observes nothing.
 	ObserveLateness func(kind store.Kind, first bool, late time.Duration)
+
+	// phase picks where in its interval a check's runs fall; default
+	// uniformly at random. Tests fix it to know when runs are due.
+	phase func(interval time.Duration) time.Duration
 }
 
 // fill applies the defaults and reports the transports it created, which
@@ -90,8 +95,11 @@ func (c *Config) fill() (owned []*http.Transport) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	if c.phase == nil {
+		c.phase = func(iv time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(iv))) }
 	}
 	if c.OutputInterval <= 0 {
 		c.OutputInterval = DefaultOutputInterval

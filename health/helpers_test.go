@@ -13,16 +13,11 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// clock is a time source a test can move ahead instead of sleeping.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // openStore opens a real store in dir; the cleanup closes it and checks
 // the BoltDB file's consistency.
@@ -141,4 +136,14 @@ func register(t *testing.T, st *store.Store, id string, checks ...store.CheckSpe
 	if _, err := st.Register(store.Registration{ID: id, Name: "web", Address: "127.0.0.1", Port: 80, Checks: checks}); err != nil {
 		t.Fatalf("register %s: %v", id, err)
 	}
+}
+
+// nextRun waits until the scheduler has planned its next run, then moves
+// the clock forward by d.
+func nextRun(t *testing.T, clk *testkit.Clock, d time.Duration) {
+	t.Helper()
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("the scheduler planned no next run")
+	}
+	clk.Advance(d)
 }

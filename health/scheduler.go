@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -103,11 +102,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}()
 	s.reconcileAll(s.st.Snapshot())
 	s.log.Info("health checks running", "checks", len(s.entries), "workers", s.cfg.Workers)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	wake := alarm{clock: s.cfg.Clock}
+	defer wake.stop()
 	for {
 		s.dispatch()
-		s.arm(timer)
+		s.arm(&wake)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -116,7 +115,8 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			s.apply(events, resync)
 		case e := <-s.done:
 			s.finished(e)
-		case <-timer.C:
+		case <-wake.c:
+			wake.fired()
 		}
 	}
 }
@@ -124,7 +124,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 // dispatch starts every due check while workers are free. Due checks
 // beyond that wait in the queue, in order, and start late.
 func (s *Scheduler) dispatch() {
-	now := s.cfg.Now()
+	now := s.cfg.Clock.Now()
 	for s.busy < s.cfg.Workers {
 		e := s.queue.peek()
 		if e == nil || e.next.After(now) {
@@ -142,13 +142,13 @@ func (s *Scheduler) dispatch() {
 
 // arm sets the timer for the earliest queued check. With every worker
 // busy no timer is needed: the next run to end wakes the loop.
-func (s *Scheduler) arm(timer *time.Timer) {
+func (s *Scheduler) arm(wake *alarm) {
 	e := s.queue.peek()
 	if e == nil || s.busy >= s.cfg.Workers {
-		timer.Stop()
+		wake.stop()
 		return
 	}
-	timer.Reset(max(e.next.Sub(s.cfg.Now()), 0))
+	wake.set(e.next)
 }
 
 // apply reconciles the instances a batch of events names with the latest
@@ -225,7 +225,7 @@ func (s *Scheduler) upsert(c *store.Check, instance string) *entry {
 	if c.Kind == store.KindTTL {
 		s.timeTTL(e, c, false)
 	} else {
-		s.queue.schedule(e, s.cfg.Now()) // the first run is right away
+		s.queue.schedule(e, s.cfg.Clock.Now()) // the first run is right away
 	}
 	return e
 }
@@ -244,7 +244,7 @@ func (s *Scheduler) newEntry(c *store.Check, instance string) *entry {
 		e.checker = newTCPChecker(c, s.cfg.Dial)
 	}
 	if e.interval > 0 {
-		e.phase = time.Duration(rand.Int64N(int64(e.interval)))
+		e.phase = s.cfg.phase(e.interval)
 	}
 	return e
 }
@@ -283,7 +283,7 @@ func (s *Scheduler) finished(e *entry) {
 		}
 		return
 	}
-	s.queue.schedule(e, e.afterRun(e.next, s.cfg.Now()))
+	s.queue.schedule(e, e.afterRun(e.next, s.cfg.Clock.Now()))
 }
 
 // sameConfig reports whether two versions of a check run the same way,

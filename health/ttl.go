@@ -21,7 +21,7 @@ func (s *Scheduler) timeTTL(e *entry, c *store.Check, ran bool) {
 		return
 	}
 	t := c.TTLDeadline()
-	if now := s.cfg.Now(); ran && !t.After(now) {
+	if now := s.cfg.Clock.Now(); ran && !t.After(now) {
 		t = now.Add(ttlRetry)
 	}
 	s.queue.schedule(e, t)

@@ -20,7 +20,7 @@ func (s *Scheduler) worker() {
 func (s *Scheduler) work(j job) {
 	e := j.e
 	if f := s.cfg.ObserveLateness; f != nil {
-		f(e.kind, j.first, s.cfg.Now().Sub(j.planned))
+		f(e.kind, j.first, s.cfg.Clock.Now().Sub(j.planned))
 	}
 	if e.kind == store.KindTTL {
 		s.expire(e)
