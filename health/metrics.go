@@ -55,9 +55,11 @@ func kindIndex(k store.Kind) int {
 	return -1
 }
 
+// statusIndex is the place of s in statuses, best first. The store ranks
+// statuses, so a status it counts as critical is counted so here too.
 func statusIndex(s store.Status) int {
 	for i, x := range statuses {
-		if x == s {
+		if x.Worse(s) == x { // s is no worse than x
 			return i
 		}
 	}
