@@ -96,6 +96,9 @@ func (h *httpChecker) Check(ctx context.Context) Result {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		if res, ok := noResult(err); ok {
+			return res
+		}
 		return critical(h.failure(ctx, err))
 	}
 	defer resp.Body.Close()

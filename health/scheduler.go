@@ -19,13 +19,15 @@ import (
 // through the store. One goroutine (Run) owns the queue; checks run on at
 // most Config.Workers goroutines at a time.
 type Scheduler struct {
-	cfg     Config
-	st      Store
-	log     *slog.Logger
-	met     *metrics
-	owned   []*http.Transport
-	out     *writer
-	started atomic.Bool
+	cfg   Config
+	st    Store
+	log   *slog.Logger
+	met   *metrics
+	owned []*http.Transport
+	out   *writer
+	// localLog spaces out the warnings of runs without result.
+	localLog rareLog
+	started  atomic.Bool
 	// Every HTTP check shares one client per transport; redirects are
 	// followed up to 10, as Consul's client does.
 	client, insecureClient *http.Client

@@ -27,6 +27,9 @@ func newTCPChecker(c *store.Check, dial func(context.Context, string, string) (n
 func (t *tcpChecker) Check(ctx context.Context) Result {
 	conn, err := t.dial(ctx, "tcp", t.addr)
 	if err != nil {
+		if res, ok := noResult(err); ok {
+			return res
+		}
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			return critical(fmt.Sprintf("TCP connect %s: timed out after %s", t.addr, t.timeout))
 		}
