@@ -24,13 +24,11 @@ type Store interface {
 
 // Defaults of Config.
 const (
-	// DefaultWorkers bounds the checks running at once. 10,000 checks at
-	// a 10 s interval are 1,000 runs a second; at the 1–10 ms a healthy
-	// target takes that needs 1–10 workers, so 128 leaves room for about
-	// 120 targets that hang for their whole timeout without delaying the
-	// rest, while capping the goroutines, sockets and buffers checks can
-	// hold at once. Size it as rate × latency plus hung checks × timeout
-	// ÷ interval when you expect more.
+	// DefaultWorkers is the pool for checks whose targets answer: 10,000
+	// checks at a 10 s interval are 1,000 runs a second, and at the 1–10 ms
+	// a healthy target takes they need 1–10 workers, so 128 leave ample
+	// room. A pool sized automatically adds to it what hung targets would
+	// hold (see Config.Workers).
 	DefaultWorkers = 128
 	// DefaultOutputInterval is how often at most an output that changed
 	// without a status change is written for one check. Outputs that carry
@@ -42,8 +40,14 @@ const (
 // Config configures a Scheduler. Zero fields take the defaults their
 // comments name; fill applies them.
 type Config struct {
-	// Workers is the most checks that run at once; default DefaultWorkers
-	// (128), whose comment says why.
+	// Workers is the most checks that run at once. The default, 0, sizes
+	// the pool to the checks: DefaultWorkers (128) plus, for every HTTP
+	// and TCP check, its timeout over its interval (what it holds if its
+	// target hangs), so that hung targets cost their timeouts and nothing
+	// else; but never more than half the process's descriptor limit
+	// (RLIMIT_NOFILE) less the idle connections kept, nor 131,072.
+	// Workers are started as runs need them, so the size is a bound, not
+	// an allocation.
 	Workers int
 	// Logger receives the scheduler's logs; default slog.Default().
 	Logger *slog.Logger
@@ -84,14 +88,14 @@ type Config struct {
 	// phase picks where in its interval a check's runs fall; default
 	// uniformly at random. Tests fix it to know when runs are due.
 	phase func(interval time.Duration) time.Duration
+	// applied, when set, is told the number of checks after each batch of
+	// changes the Run loop took in, so that tests know it did.
+	applied func(checks int)
 }
 
 // fill applies the defaults and reports the transports it created, which
 // Run closes when it returns.
 func (c *Config) fill() (owned []*http.Transport) {
-	if c.Workers <= 0 {
-		c.Workers = DefaultWorkers
-	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}

@@ -18,6 +18,7 @@ type entry struct {
 	instance string
 	kind     store.Kind
 	spec     *store.Check // as last reconciled; for spotting config changes
+	svc      *service     // of its instance
 	checker  Checker      // nil for TTL checks
 	interval time.Duration
 	timeout  time.Duration
@@ -27,7 +28,7 @@ type entry struct {
 	phase time.Duration
 
 	next    time.Time // planned start; for TTL checks the deadline
-	index   int       // position in the queue, -1 when not queued
+	index   int       // position in its service's queue, -1 when not queued
 	running bool
 	ran     bool                               // has been dispatched at least once
 	gone    atomic.Bool                        // set when the check goes or changes

@@ -172,7 +172,7 @@ func TestOutputOnlyChangesAreThrottled(t *testing.T) {
 		w.WriteHeader(int(b.code.Load()))
 		fmt.Fprintf(w, "run %d", n.Add(1))
 	})
-	s, _ := start(t, st, Config{Clock: clk})
+	s, _ := start(t, st, Config{Clock: clk, phase: func(time.Duration) time.Duration { return 0 }})
 	register(t, st, "web-1", store.CheckSpec{HTTP: b.URL, Interval: time.Second})
 	waitFor(t, 5*time.Second, "passing", func() bool { return statusOf(st, "service:web-1") == store.Passing })
 	first := checkOf(st, "service:web-1").Output

@@ -7,12 +7,44 @@ import (
 	"github.com/beacon-dns/beacon/store"
 )
 
-// worker runs jobs until the loop closes the channel.
+// maxIdle is how many idle workers the pool keeps. Long-lived workers
+// keep the stacks they grew, where a goroutine per run would grow (copy)
+// its stack on every HTTP check; beyond this many, a worker left idle
+// after a burst (hung targets that recovered) exits.
+const maxIdle = DefaultWorkers
+
+// hire makes sure a worker takes the job about to be sent: an idle one,
+// or else a new one.
+func (s *Scheduler) hire() {
+	if s.idle > 0 {
+		s.idle--
+		return
+	}
+	s.wg.Add(1)
+	go s.worker()
+}
+
+// retire lets idle workers beyond maxIdle go.
+func (s *Scheduler) retire() {
+	for s.idle > maxIdle {
+		s.idle--
+		s.jobs <- job{}
+	}
+}
+
+// worker runs jobs until it is retired or the loop closes the channel.
 func (s *Scheduler) worker() {
 	defer s.wg.Done()
 	for j := range s.jobs {
+		if j.e == nil {
+			return
+		}
 		s.work(j)
-		s.done <- j.e
+		select {
+		case s.done <- j.e:
+		case <-s.ctx.Done(): // the loop no longer takes runs back
+			return
+		}
 	}
 }
 
