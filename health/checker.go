@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"runtime/debug"
 	"syscall"
+	"time"
 
 	"github.com/beacon-dns/beacon/store"
 )
@@ -53,6 +55,18 @@ func noResult(err error) (res Result, ok bool) {
 		return Result{Local: err}, true
 	}
 	return Result{}, false
+}
+
+// timedOut reports whether err ended a run because the run's timeout, the
+// deadline of ctx, passed. The dialer's own deadline, set from ctx, can
+// fire a moment before ctx reports that it is done.
+func timedOut(ctx context.Context, err error) bool {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	dl, ok := ctx.Deadline()
+	return ok && errors.As(err, &ne) && ne.Timeout() && !time.Now().Before(dl)
 }
 
 // safeCheck runs c, turning a panic into a critical result so that one

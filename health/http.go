@@ -127,7 +127,7 @@ var errBodyTooLong = fmt.Errorf("body still going after %d MiB", maxBody>>20)
 // bare "context deadline exceeded" does not tell a user what to change.
 func (h *httpChecker) failure(ctx context.Context, err error) string {
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case timedOut(ctx, err):
 		return fmt.Sprintf("HTTP %s %s: timed out after %s", h.method, h.url, h.timeout)
 	case errors.Is(err, errBodyTooLong):
 		return fmt.Sprintf("HTTP %s %s: %v", h.method, h.url, err)

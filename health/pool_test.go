@@ -35,7 +35,7 @@ func newHangingBackend(t *testing.T) *hangingBackend {
 }
 
 // registerIn registers one instance of service name with the given checks.
-func registerIn(t *testing.T, st *store.Store, name, id string, checks ...store.CheckSpec) {
+func registerIn(t testing.TB, st *store.Store, name, id string, checks ...store.CheckSpec) {
 	t.Helper()
 	if _, err := st.Register(store.Registration{ID: id, Name: name, Address: "127.0.0.1", Port: 80, Checks: checks}); err != nil {
 		t.Fatalf("register %s: %v", id, err)

@@ -2,7 +2,6 @@ package health
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -30,7 +29,7 @@ func (t *tcpChecker) Check(ctx context.Context) Result {
 		if res, ok := noResult(err); ok {
 			return res
 		}
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if timedOut(ctx, err) {
 			return critical(fmt.Sprintf("TCP connect %s: timed out after %s", t.addr, t.timeout))
 		}
 		return critical(err.Error())
