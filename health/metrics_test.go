@@ -65,7 +65,7 @@ func counterValue(t *testing.T, reg prometheus.Gatherer, kind, status string) fl
 
 // metricValue reads the counter or gauge name{labels}, or -1 when there
 // is none.
-func metricValue(t *testing.T, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
+func metricValue(t testing.TB, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
 	t.Helper()
 	for _, mf := range mustGather(t, reg) {
 		if mf.GetName() != name {
@@ -91,7 +91,7 @@ func labelsAre(labels []*dto.LabelPair, want map[string]string) bool {
 	return maps.Equal(got, want)
 }
 
-func mustGather(t *testing.T, reg prometheus.Gatherer) []*dto.MetricFamily {
+func mustGather(t testing.TB, reg prometheus.Gatherer) []*dto.MetricFamily {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
