@@ -71,8 +71,12 @@ type Config struct {
 	// second shared transport that skips certificate verification, kept
 	// apart so that no verified check reuses an unverified connection.
 	InsecureTransport http.RoundTripper
-	// Dial opens the connections of TCP checks; default
-	// (&net.Dialer{}).DialContext. The check's timeout reaches it through
+	// Targets bounds the addresses HTTP and TCP checks may connect to;
+	// default any. The default Transport, InsecureTransport and Dial
+	// enforce it.
+	Targets Targets
+	// Dial opens the connections of TCP checks; default a net.Dialer
+	// that enforces Targets. The check's timeout reaches it through
 	// ctx.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// ObserveLateness, when set, is told for every run how long after its
@@ -109,15 +113,15 @@ func (c *Config) fill() (owned []*http.Transport) {
 		c.OutputInterval = DefaultOutputInterval
 	}
 	if c.Transport == nil {
-		t := newTransport(false)
+		t := newTransport(false, c.Targets)
 		c.Transport, owned = t, append(owned, t)
 	}
 	if c.InsecureTransport == nil {
-		t := newTransport(true)
+		t := newTransport(true, c.Targets)
 		c.InsecureTransport, owned = t, append(owned, t)
 	}
 	if c.Dial == nil {
-		c.Dial = (&net.Dialer{}).DialContext
+		c.Dial = c.Targets.dialer().DialContext
 	}
 	return owned
 }
@@ -130,14 +134,21 @@ func (c *Config) fill() (owned []*http.Transport) {
 // the idle pools are bounded so that 10,000 targets do not pin 10,000
 // sockets. A target that closes an idle connection just as it is reused
 // costs no false failure for GET and HEAD checks: the transport retries
-// such requests on a fresh connection. Proxies from the environment are ignored on purpose:
-// checks go straight to the instance.
-func newTransport(skipVerify bool) *http.Transport {
-	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+// such requests on a fresh connection. Proxies from the environment are
+// ignored on purpose: checks go straight to the instance.
+//
+// The dialer enforces targets. When targets allow each check only its
+// own instance, connections are not kept: one opened for a check of one
+// instance must not carry another's request to the same host name, which
+// that instance may not reach.
+func newTransport(skipVerify bool, targets Targets) *http.Transport {
+	dialer := targets.dialer()
+	dialer.KeepAlive = 30 * time.Second
 	return &http.Transport{
 		DialContext:            dialer.DialContext,
+		DisableKeepAlives:      targets.instance,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           512,
+		MaxIdleConns:           maxIdleConns,
 		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        20 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,

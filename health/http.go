@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -123,10 +124,17 @@ func (h *httpChecker) Check(ctx context.Context) Result {
 // errBodyTooLong ends the read of a body longer than maxBody.
 var errBodyTooLong = fmt.Errorf("body still going after %d MiB", maxBody>>20)
 
-// failure words an error of the request. A timeout says which, since the
-// bare "context deadline exceeded" does not tell a user what to change.
+// failure words an error of the request. A connection refused by Targets
+// or a timeout says which, since "context deadline exceeded" or a dial
+// error does not tell a user what to change.
 func (h *httpChecker) failure(ctx context.Context, err error) string {
+	var te *TargetError
+	var ue *url.Error
 	switch {
+	case errors.As(err, &te) && errors.As(err, &ue) && ue.URL != h.url:
+		return fmt.Sprintf("HTTP %s %s: redirect to %s refused: %v", h.method, h.url, ue.URL, te)
+	case errors.As(err, &te):
+		return fmt.Sprintf("HTTP %s %s: refused: %v", h.method, h.url, te)
 	case timedOut(ctx, err):
 		return fmt.Sprintf("HTTP %s %s: timed out after %s", h.method, h.url, h.timeout)
 	case errors.Is(err, errBodyTooLong):

@@ -45,7 +45,7 @@ func TestHTTPChecker(t *testing.T) {
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	rt := newTransport(false)
+	rt := newTransport(false, Targets{})
 	defer rt.CloseIdleConnections()
 
 	tests := []struct {
@@ -113,7 +113,7 @@ func TestHTTPCheckerCutsLongBodies(t *testing.T) {
 	defer srv.Close()
 	head := func(path string) string { return "HTTP GET " + srv.URL + path + ": 200 OK Output: " }
 	bodies["/exact"] = strings.Repeat("e", store.MaxOutputLen-len(head("/exact")))
-	rt := newTransport(false)
+	rt := newTransport(false, Targets{})
 	defer rt.CloseIdleConnections()
 	for path, body := range bodies {
 		t.Run(path, func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestHTTPCheckerFailures(t *testing.T) {
 	defer trickle.Close()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	rt := newTransport(false)
+	rt := newTransport(false, Targets{})
 	defer rt.CloseIdleConnections()
 
 	tests := []struct {
@@ -226,7 +226,7 @@ func TestHTTPCheckerFailures(t *testing.T) {
 func TestHTTPCheckerTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secure") }))
 	defer srv.Close()
-	verified, skipping := newTransport(false), newTransport(true)
+	verified, skipping := newTransport(false, Targets{}), newTransport(true, Targets{})
 	defer verified.CloseIdleConnections()
 	defer skipping.CloseIdleConnections()
 

@@ -19,7 +19,8 @@ type entry struct {
 	kind     store.Kind
 	spec     *store.Check // as last reconciled; for spotting config changes
 	svc      *service     // of its instance
-	checker  Checker      // nil for TTL checks
+	target   instanceTarget
+	checker  Checker // nil for TTL checks
 	interval time.Duration
 	timeout  time.Duration
 	// phase places the check's runs after the first at the times t with

@@ -232,10 +232,12 @@ func (s *Scheduler) reconcile(id string, snap *store.Snapshot) {
 }
 
 // upsert returns the entry of check c of instance in, creating or
-// replacing it when c is new, its configuration changed or it moved.
+// replacing it when c is new, its configuration changed, or it moved to
+// another instance, service or address.
 func (s *Scheduler) upsert(c *store.Check, in *store.Instance) *entry {
 	e := s.entries[c.ID]
-	if e != nil && e.instance == in.ID && e.svc.name == in.Name && (e.spec == c || sameConfig(e.spec, c)) {
+	if e != nil && e.instance == in.ID && e.svc.name == in.Name && e.target.address == in.Address &&
+		(e.spec == c || sameConfig(e.spec, c)) {
 		e.spec = c
 		if c.Kind == store.KindTTL && !e.running {
 			s.timeTTL(e, c, false)
@@ -259,7 +261,7 @@ func (s *Scheduler) upsert(c *store.Check, in *store.Instance) *entry {
 func (s *Scheduler) newEntry(c *store.Check, in *store.Instance) *entry {
 	e := &entry{id: c.ID, instance: in.ID, kind: c.Kind, spec: c, index: -1,
 		interval: c.Interval, timeout: c.Timeout, counts: newThresholds(c),
-		svc: s.serviceOf(in.Name)}
+		svc: s.serviceOf(in.Name), target: instanceTarget{address: in.Address, addr: in.Addr}}
 	e.svc.checks++
 	s.demand += load(e)
 	switch c.Kind {

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -28,6 +29,10 @@ func (t *tcpChecker) Check(ctx context.Context) Result {
 	if err != nil {
 		if res, ok := noResult(err); ok {
 			return res
+		}
+		var te *TargetError
+		if errors.As(err, &te) {
+			return critical(fmt.Sprintf("TCP connect %s: refused: %v", t.addr, te))
 		}
 		if timedOut(ctx, err) {
 			return critical(fmt.Sprintf("TCP connect %s: timed out after %s", t.addr, t.timeout))

@@ -66,6 +66,9 @@ func (s *Scheduler) work(j job) {
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
+	if s.cfg.Targets.instance {
+		ctx = context.WithValue(ctx, instanceKey{}, &e.target)
+	}
 	e.startRun(cancel)
 	res := s.safeCheck(ctx, e.id, e.checker)
 	e.endRun()
