@@ -111,7 +111,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}()
 	s.reconcileAll(s.st.Snapshot())
 	s.log.Info("health checks running", "checks", len(s.entries), "services", len(s.services),
-		"workers", s.limit, "descriptor_cap", s.fdCap)
+		"workers", s.limit, "descriptor_cap", s.fdCap, "targets", s.cfg.Targets.String())
 	wake := alarm{clock: s.cfg.Clock}
 	defer wake.stop()
 	for {
