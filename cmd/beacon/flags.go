@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/health"
 )
 
 // serveConfig is what `beacon serve` runs with, after flags, environment
@@ -31,6 +33,10 @@ type serveConfig struct {
 	TLSKey      string
 	TLS         *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
 	LogLevel    slog.Level
+	// Health checks: the pool's size (0 sizes it to the checks) and
+	// where checks may connect.
+	CheckWorkers int
+	CheckTargets health.Targets
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -53,6 +59,8 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
+	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
+	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, instance (the instance's own address) or comma-separated `CIDRs` (default any)")
 }
 
 // parseServe reads the serve configuration from args, then the

@@ -36,11 +36,20 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
+		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
 	}
 	for _, c := range checks {
 		if err := c.err(); err != nil {
 			return fmt.Errorf("%s: %w", src[c.flag], err)
 		}
+	}
+	return nil
+}
+
+// checkWorkers accepts 0 (the pool sized to the checks) or a pool size.
+func checkWorkers(n int) error {
+	if n < 0 {
+		return fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", n)
 	}
 	return nil
 }
