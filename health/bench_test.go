@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +44,9 @@ func (l *lateness) quantile(q float64) float64 {
 // an unrelated service against a healthy target, and reports how late
 // that check's runs started (planned time to start, after a warm-up):
 // p50, p99 and max in ms, beside the same check on an idle scheduler in
-// the same run; hung-runs/s counts the black-holed runs. The target is
+// the same run, and beside a bare timer that wakes once a second at the
+// same time (timer-late-*: how late the machine itself runs a goroutine);
+// hung-runs/s counts the black-holed runs. The target is
 // lateness within 1 s. It takes about a minute per case;
 // BEACON_BENCH_SECONDS sets the measured seconds (default 40):
 //
@@ -115,11 +118,19 @@ func runBlackHole(b *testing.B, hung, workers int, measure time.Duration) {
 	}
 	registerIn(b, st, "web", "web-1", store.CheckSpec{HTTP: good.URL, Interval: time.Second, Timeout: time.Second})
 	time.Sleep(warmUp)
+	// The peer: a goroutine that only wakes once a second, measured at the
+	// same time, shows how late the machine itself lets a timer run.
+	var timerLate lateness
+	cpu0 := cpuTime()
 	measuring.Store(true)
 	begin := time.Now()
-	time.Sleep(measure)
+	for next := begin.Add(time.Second); next.Before(begin.Add(measure)); next = next.Add(time.Second) {
+		time.Sleep(time.Until(next))
+		timerLate.add(time.Since(next))
+	}
 	measuring.Store(false)
 	took := time.Since(begin)
+	cores := (cpuTime() - cpu0).Seconds() / took.Seconds()
 	stop()
 	if hung > 0 {
 		// Every black-holed check that reported must have timed out.
@@ -139,9 +150,21 @@ func runBlackHole(b *testing.B, hung, workers int, measure time.Duration) {
 	b.ReportMetric(httpLate.quantile(0.99), "late-p99-ms")
 	b.ReportMetric(httpLate.quantile(1), "late-max-ms")
 	b.ReportMetric(float64(len(httpLate.ms)), "runs")
+	b.ReportMetric(timerLate.quantile(0.5), "timer-late-p50-ms")
+	b.ReportMetric(timerLate.quantile(1), "timer-late-max-ms")
 	// On a loaded machine the healthy target itself can miss its 1 s.
 	b.ReportMetric(metricValue(b, reg, "beacon_health_checks_total", map[string]string{"kind": "http", "status": "critical"}), "critical-runs")
 	b.ReportMetric(float64(tcpRuns.Load())/took.Seconds(), "hung-runs/s")
 	b.ReportMetric(tcpLate.quantile(0.5), "hung-late-p50-ms")
 	b.ReportMetric(float64(s.limit), "workers")
+	b.ReportMetric(cores, "cpu-cores")
+}
+
+// cpuTime is the CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
