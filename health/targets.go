@@ -15,35 +15,40 @@ import (
 // choosing from where it runs (and, for HTTP, read the first bytes of the
 // answer back through the API): to scan ports, or fetch from services
 // that trust the host beacon runs on. The zero value allows any address,
-// as Consul does.
+// as Consul does. The instance rule ties each check to the address its
+// instance was registered with, which makes every target a registered,
+// visible address but is chosen by the registrant too; networks bound the
+// addresses themselves.
 //
-// The rule is enforced when a connection is made, on the address the
+// The rules are enforced when a connection is made, on the address the
 // dialer is about to connect to, so a redirect or a name that resolves
-// elsewhere is caught too. It applies to the default Dial and transports
+// elsewhere is caught too. They apply to the default Dial and transports
 // of Config only.
 type Targets struct {
 	instance bool           // only the instance's own address
 	nets     []netip.Prefix // only these networks, when not empty
 }
 
-// ParseTargets reads a Targets: "any", "instance" (each check may connect
-// only to its instance's address), or a comma-separated list of CIDRs or
-// single addresses (checks may connect only into those networks).
+// ParseTargets reads a Targets: "any"; or a comma-separated list of
+// "instance" (each check may connect only to its own instance's address)
+// and CIDRs or single addresses (checks may connect only into those
+// networks); both rules apply when both are given.
 func ParseTargets(s string) (Targets, error) {
-	switch strings.TrimSpace(s) {
-	case "", "any":
+	if f := strings.TrimSpace(s); f == "" || f == "any" {
 		return Targets{}, nil
-	case "instance":
-		return Targets{instance: true}, nil
 	}
 	var t Targets
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
+		if f == "instance" {
+			t.instance = true
+			continue
+		}
 		p, err := netip.ParsePrefix(f)
 		if err != nil {
 			a, aerr := netip.ParseAddr(f)
 			if aerr != nil || a.Zone() != "" {
-				return Targets{}, fmt.Errorf("%q is not a network; use any, instance, or CIDRs such as 10.0.0.0/8,fd00::/8", f)
+				return Targets{}, fmt.Errorf("%q is not a network; use any, or instance and CIDRs such as 10.0.0.0/8,fd00::/8", f)
 			}
 			p = netip.PrefixFrom(a, a.BitLen())
 		}
@@ -54,18 +59,21 @@ func ParseTargets(s string) (Targets, error) {
 
 // String returns the form ParseTargets reads.
 func (t Targets) String() string {
-	switch {
-	case t.instance:
-		return "instance"
-	case len(t.nets) == 0:
+	if t.any() {
 		return "any"
 	}
-	s := make([]string, len(t.nets))
-	for i, p := range t.nets {
-		s[i] = p.String()
+	var s []string
+	if t.instance {
+		s = append(s, "instance")
+	}
+	for _, p := range t.nets {
+		s = append(s, p.String())
 	}
 	return strings.Join(s, ",")
 }
+
+// networks is the list of networks alone, for messages.
+func (t Targets) networks() string { return Targets{nets: t.nets}.String() }
 
 // Set parses v into t, so that a Targets is a flag.Value.
 func (t *Targets) Set(v string) (err error) {
@@ -104,31 +112,37 @@ func (t Targets) control(ctx context.Context, network, address string, _ syscall
 	}
 	ip := ap.Addr().Unmap().WithZone("")
 	if t.instance {
-		in, _ := ctx.Value(instanceKey{}).(*instanceTarget)
-		if in == nil {
-			return &TargetError{ip, "instance: no instance known for this connection"}
-		}
-		if in.addr.IsValid() {
-			if ip == in.addr.Unmap().WithZone("") {
-				return nil
-			}
-			return &TargetError{ip, "instance: the instance's address is " + in.address}
-		}
-		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", in.address)
-		if err != nil {
-			return &TargetError{ip, fmt.Sprintf("instance: the instance's address %s does not resolve: %v", in.address, err)}
-		}
-		if slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap().WithZone("") == ip }) {
-			return nil
-		}
-		return &TargetError{ip, "instance: the instance's address " + in.address + " resolves elsewhere"}
-	}
-	for _, p := range t.nets {
-		if p.Contains(ip) {
-			return nil
+		if err := instanceOnly(ctx, ip); err != nil {
+			return err
 		}
 	}
-	return &TargetError{ip, t.String()}
+	if len(t.nets) > 0 && !slices.ContainsFunc(t.nets, func(p netip.Prefix) bool { return p.Contains(ip) }) {
+		return &TargetError{ip, t.networks()}
+	}
+	return nil
+}
+
+// instanceOnly refuses ip unless it is the address of the instance whose
+// check is dialing (found in ctx).
+func instanceOnly(ctx context.Context, ip netip.Addr) error {
+	in, _ := ctx.Value(instanceKey{}).(*instanceTarget)
+	if in == nil {
+		return &TargetError{ip, "instance: no instance known for this connection"}
+	}
+	if in.addr.IsValid() {
+		if ip == in.addr.Unmap().WithZone("") {
+			return nil
+		}
+		return &TargetError{ip, "instance: the instance's address is " + in.address}
+	}
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", in.address)
+	if err != nil {
+		return &TargetError{ip, fmt.Sprintf("instance: the instance's address %s does not resolve: %v", in.address, err)}
+	}
+	if slices.ContainsFunc(addrs, func(a netip.Addr) bool { return a.Unmap().WithZone("") == ip }) {
+		return nil
+	}
+	return &TargetError{ip, "instance: the instance's address " + in.address + " resolves elsewhere"}
 }
 
 // dialer returns a dialer of checks that enforces t.

@@ -27,7 +27,9 @@ func TestParseTargets(t *testing.T) {
 		{"example.com", ""},
 		{"fe80::1%eth0", ""},
 		{"10.0.0.0/8,", ""},
-		{"instance,10.0.0.0/8", ""},
+		{"instance,10.0.0.0/8", "instance,10.0.0.0/8"},
+		{"10.0.0.0/8, instance", "instance,10.0.0.0/8"},
+		{"any,10.0.0.0/8", ""},
 	}
 	for _, tc := range tests {
 		got, err := ParseTargets(tc.in)
@@ -101,7 +103,7 @@ func TestCheckTargets(t *testing.T) {
 	redirectTo := func(url string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, url, http.StatusFound) }
 	}
-	for _, mode := range []string{"any", "instance", "127.0.0.2/32"} {
+	for _, mode := range []string{"any", "instance", "127.0.0.2/32", "instance,127.0.0.1/32"} {
 		t.Run(mode, func(t *testing.T) {
 			targets, err := ParseTargets(mode)
 			if err != nil {
@@ -126,10 +128,13 @@ func TestCheckTargets(t *testing.T) {
 			// refused is the refusal of ip for a check of an instance at
 			// in, as the output words it.
 			refused := func(ip, in string) string {
-				if mode == "instance" {
+				switch {
+				case mode == "127.0.0.2/32":
+					return fmt.Sprintf("%s is outside -check-targets (%s)", ip, mode)
+				case ip != in: // the instance rule speaks first
 					return fmt.Sprintf("%s is outside -check-targets (instance: the instance's address is %s)", ip, in)
 				}
-				return fmt.Sprintf("%s is outside -check-targets (%s)", ip, mode)
+				return fmt.Sprintf("%s is outside -check-targets (127.0.0.1/32)", ip) // combined: the network rule
 			}
 			tests := []struct {
 				id, address string
@@ -138,7 +143,7 @@ func TestCheckTargets(t *testing.T) {
 				output      string          // of a refusal, a prefix
 				reached     func() int64    // what a refused check must not reach
 			}{
-				{"http-a", "127.0.0.1", store.CheckSpec{HTTP: a.URL}, map[string]bool{"any": true, "instance": true},
+				{"http-a", "127.0.0.1", store.CheckSpec{HTTP: a.URL}, map[string]bool{"any": true, "instance": true, "instance,127.0.0.1/32": true},
 					"HTTP GET " + a.URL + ": refused: " + refused("127.0.0.1", "127.0.0.1"), a.hits.Load},
 				{"http-b", "127.0.0.1", store.CheckSpec{HTTP: b.URL}, map[string]bool{"any": true, "127.0.0.2/32": true},
 					"HTTP GET " + b.URL + ": refused: " + refused("127.0.0.2", "127.0.0.1"), b.hits.Load},
@@ -146,14 +151,17 @@ func TestCheckTargets(t *testing.T) {
 					map[bool]string{
 						true:  "HTTP GET " + aToB.URL + ": redirect to " + viaA.URL + "/via refused: " + refused("127.0.0.2", "127.0.0.1"),
 						false: "HTTP GET " + aToB.URL + ": refused: " + refused("127.0.0.1", "127.0.0.1"), // the first hop already
-					}[mode == "instance"], viaA.hits.Load},
+					}[mode != "127.0.0.2/32"], viaA.hits.Load},
 				{"redirect-to-a", "127.0.0.2", store.CheckSpec{HTTP: bToA.URL}, map[string]bool{"any": true},
-					"HTTP GET " + bToA.URL + ": redirect to " + viaB.URL + "/via refused: " + refused("127.0.0.1", "127.0.0.2"), viaB.hits.Load},
+					map[bool]string{
+						true:  "HTTP GET " + bToA.URL + ": refused: " + refused("127.0.0.2", "127.0.0.2"), // the first hop already
+						false: "HTTP GET " + bToA.URL + ": redirect to " + viaB.URL + "/via refused: " + refused("127.0.0.1", "127.0.0.2"),
+					}[mode == "instance,127.0.0.1/32"], viaB.hits.Load},
 				{"name-resolving-elsewhere", "127.0.0.2", store.CheckSpec{HTTP: byName}, map[string]bool{"any": true},
 					"HTTP GET " + byName + ": refused: ", named.hits.Load},
-				{"instance-by-name", "localhost", store.CheckSpec{HTTP: own.URL}, map[string]bool{"any": true, "instance": true},
+				{"instance-by-name", "localhost", store.CheckSpec{HTTP: own.URL}, map[string]bool{"any": true, "instance": true, "instance,127.0.0.1/32": true},
 					"HTTP GET " + own.URL + ": refused: " + refused("127.0.0.1", "localhost"), own.hits.Load},
-				{"tcp-a", "127.0.0.1", store.CheckSpec{TCP: tcpA}, map[string]bool{"any": true, "instance": true},
+				{"tcp-a", "127.0.0.1", store.CheckSpec{TCP: tcpA}, map[string]bool{"any": true, "instance": true, "instance,127.0.0.1/32": true},
 					"TCP connect " + tcpA + ": refused: " + refused("127.0.0.1", "127.0.0.1"), acceptedA.Load},
 				{"tcp-b", "127.0.0.1", store.CheckSpec{TCP: tcpB}, map[string]bool{"any": true, "127.0.0.2/32": true},
 					"TCP connect " + tcpB + ": refused: " + refused("127.0.0.2", "127.0.0.1"), acceptedB.Load},
