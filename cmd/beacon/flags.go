@@ -60,7 +60,7 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
-	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, instance (the instance's own address) or comma-separated `CIDRs` (default any)")
+	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")
 }
 
 // parseServe reads the serve configuration from args, then the
