@@ -86,8 +86,10 @@ func (e *entry) afterRun(planned, now time.Time) time.Time {
 	return e.slotAfter(t)
 }
 
-// queue is a min-heap of entries by planned start: one timer for the
-// earliest drives every check, instead of a sleeping goroutine per check.
+// queue is a min-heap of entries by planned start, one per service; the
+// services are in turn on heaps by their earliest entry, so that one
+// timer for the earliest of all drives every check, instead of a sleeping
+// goroutine per check.
 // Items carry the start as nanoseconds so that comparisons stay within
 // the heap's own memory rather than chasing entry pointers.
 type queue []item
