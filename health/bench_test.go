@@ -106,7 +106,10 @@ func runBlackHole(b *testing.B, hung, workers int, measure time.Duration) {
 		for range 32 {
 			wg.Go(func() {
 				for i := range ids {
-					registerIn(b, st, "blackhole", fmt.Sprintf("hole-%d", i), store.CheckSpec{TCP: hole, Interval: time.Second, Timeout: time.Second})
+					if _, err := st.Register(store.Registration{ID: fmt.Sprintf("hole-%d", i), Name: "blackhole", Address: "127.0.0.1",
+						Checks: []store.CheckSpec{{TCP: hole, Interval: time.Second, Timeout: time.Second}}}); err != nil {
+						b.Error(err)
+					}
 				}
 			})
 		}
