@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/beacon-dns/beacon/dnsserver"
+	"github.com/beacon-dns/beacon/health"
 )
 
 // serveConfig is what `beacon serve` runs with, after flags, environment
@@ -27,6 +28,10 @@ type serveConfig struct {
 	TLSKey     string
 	TLS        *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
 	LogLevel   slog.Level
+	// Health checks: the pool's size (0 sizes it to the checks) and
+	// where checks may connect.
+	CheckWorkers int
+	CheckTargets health.Targets
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -52,6 +57,8 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
+	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
+	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")
 }
 
 // zone is the zone served, as people write it: without the trailing dot.

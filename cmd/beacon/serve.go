@@ -95,7 +95,8 @@ func (s *server) start() error {
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	sched := health.New(health.Config{Logger: s.log.With("component", "health"), Registerer: s.reg}, st)
+	sched := health.New(health.Config{Workers: cfg.CheckWorkers, Targets: cfg.CheckTargets,
+		Logger: s.log.With("component", "health"), Registerer: s.reg}, st)
 	s.runBackground(bg, "health", sched.Run)
 	return s.startHTTP(bg)
 }

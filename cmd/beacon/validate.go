@@ -29,6 +29,7 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
+		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
 	}
 	if err := validateDNS(&cfg.DNS, src); err != nil {
 		return err
@@ -63,6 +64,14 @@ func validateDNS(c *dnsserver.Config, src map[string]string) error {
 		return fmt.Errorf("%s: %w", src[dnsFlags[ce.Field]], ce.Err)
 	}
 	return err
+}
+
+// checkWorkers accepts 0 (the pool sized to the checks) or a pool size.
+func checkWorkers(n int) error {
+	if n < 0 {
+		return fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", n)
+	}
+	return nil
 }
 
 func nonEmpty(s string) error {
