@@ -25,25 +25,39 @@ func (a *API) agentRegister(w http.ResponseWriter, r *http.Request) error {
 	if d.reg.ReplaceExistingChecks, err = flag(r.URL.Query(), "replace-existing-checks"); err != nil {
 		return err
 	}
-	warnUnknown(w, d.unknown)
+	warnIgnored(w, d.unknown, d.unused)
 	if _, err := a.st.Register(d.reg); err != nil {
 		return storeError(d.rewrite(err))
 	}
 	return a.writeOK(w)
 }
 
-// warnUnknown names ignored fields in a Warning header (RFC 7234 §5.5),
-// so a misspelt field does not pass unseen while Consul's clients, which
-// may send fields beacon does not know, keep working.
-func warnUnknown(w http.ResponseWriter, fields []string) {
-	if len(fields) == 0 {
+// warnIgnored names the fields beacon ignored in a Warning header (RFC
+// 7234 §5.5): unknown ones, so a misspelt field does not pass unseen
+// while Consul's clients, which may send fields beacon does not know,
+// keep working; and unused ones, which beacon knows but does nothing
+// with.
+func warnIgnored(w http.ResponseWriter, unknown, unused []string) {
+	var parts []string
+	if len(unknown) > 0 {
+		parts = append(parts, "ignored unknown fields: "+listFields(unknown))
+	}
+	if len(unused) > 0 {
+		parts = append(parts, "ignored fields beacon does not use: "+listFields(unused))
+	}
+	if len(parts) == 0 {
 		return
 	}
-	if len(fields) > 8 {
-		fields = append(fields[:8], "…")
-	}
-	msg := oneLine("ignored unknown fields: " + strings.Join(fields, ", "))
+	msg := oneLine(strings.Join(parts, "; "))
 	w.Header().Set("Warning", "299 beacon "+strconv.QuoteToASCII(msg))
+}
+
+// listFields joins field names, at most 8 of them.
+func listFields(fields []string) string {
+	if len(fields) > 8 {
+		fields = append(fields[:8:8], "…")
+	}
+	return strings.Join(fields, ", ")
 }
 
 // agentDeregister is PUT /v1/agent/service/deregister/:id.
@@ -188,11 +202,11 @@ func (a *API) checkRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	spec, err := decodeCheck(o)
+	spec, unused, err := decodeCheck(o)
 	if err != nil {
 		return err
 	}
-	warnUnknown(w, o.unknown())
+	warnIgnored(w, o.unknown(), unused)
 	if err := a.st.RegisterCheck(spec); err != nil {
 		return storeError(err)
 	}
@@ -244,7 +258,7 @@ func (a *API) checkUpdate(w http.ResponseWriter, r *http.Request) error {
 	if !store.Status(status).Valid() {
 		return badRequest("Status: %s is not a check status; use passing, warning or critical", quote(status))
 	}
-	warnUnknown(w, o.unknown())
+	warnIgnored(w, o.unknown(), nil)
 	if err := a.st.UpdateTTL(r.PathValue("id"), store.Status(status), ttlOutput(output)); err != nil {
 		return storeError(err)
 	}
