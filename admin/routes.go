@@ -20,8 +20,6 @@ type route struct {
 	// open routes need no token (DESIGN.md: /v1/status/*, /healthz,
 	// /metrics).
 	open bool
-	// dc routes answer 404 for a ?dc= other than ours.
-	dc bool
 	// cacheable routes are those Consul's agent can answer from its
 	// cache; with ?cached they say so in X-Cache.
 	cacheable bool
@@ -46,16 +44,16 @@ func (a *API) table() []route {
 		{pattern: "PUT /v1/agent/check/warn/{id}", h: a.checkMark(store.Warning)},
 		{pattern: "PUT /v1/agent/check/fail/{id}", h: a.checkMark(store.Critical)},
 		{pattern: "PUT /v1/agent/check/update/{id}", h: a.checkUpdate},
-		{pattern: "GET /v1/catalog/services", h: a.catalogServices, dc: true, cacheable: true},
-		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, dc: true, cacheable: true},
-		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes, dc: true},
+		{pattern: "GET /v1/catalog/services", h: a.catalogServices, cacheable: true},
+		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, cacheable: true},
+		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes},
 		{pattern: "GET /v1/catalog/datacenters", h: a.catalogDatacenters},
-		{pattern: "GET /v1/health/service/{name}", h: a.healthService, dc: true, cacheable: true},
-		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks, dc: true},
-		{pattern: "GET /v1/health/state/{state}", h: a.healthState, dc: true},
+		{pattern: "GET /v1/health/service/{name}", h: a.healthService, cacheable: true},
+		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks},
+		{pattern: "GET /v1/health/state/{state}", h: a.healthState},
 		{pattern: "GET /v1/status/leader", h: a.statusLeader, open: true},
 		{pattern: "GET /v1/status/peers", h: a.statusPeers, open: true},
-		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets, dc: true},
+		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets},
 		{pattern: "GET /healthz", h: a.healthz, open: true},
 		{pattern: "GET /metrics", h: a.serveMetrics, open: true},
 		{pattern: "GET /ui/", h: a.ui},
@@ -176,14 +174,16 @@ func (a *API) wrap(rt route) http.Handler {
 	})
 }
 
-// admit applies the checks that come before a route's own work.
+// admit applies the checks that come before a route's own work: the
+// token, then ?dc= on every API route, status and agent ones included,
+// since beacon has a path to no other datacenter.
 func (a *API) admit(r *http.Request, rt route) error {
 	if !rt.open {
 		if err := a.token.check(r); err != nil {
 			return err
 		}
 	}
-	if rt.dc {
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
 		return a.checkDatacenter(r)
 	}
 	return nil
