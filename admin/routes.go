@@ -103,7 +103,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allow, path := rt.allowed(r)
 	var err error
 	label := "unmatched"
-	if len(allow) > 0 {
+	if area, prefix := unimplementedArea(r.URL.Path); area != "" {
+		label = prefix
+		err = errorf(http.StatusNotImplemented, "beacon does not implement %s (%s); it serves Consul's service registration, health and discovery endpoints only", area, prefix)
+	} else if len(allow) > 0 {
 		label = path
 		sw.Header().Set("Allow", strings.Join(allow, ", "))
 		err = errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s",
@@ -113,6 +116,48 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	writeError(sw, err)
 	a.finish(r, sw, label, start, err)
+}
+
+// unimplemented maps the paths of Consul's API areas that beacon leaves
+// out to what they are. They answer 501, so that a client such as
+// `consul kv get` says beacon does not do it, rather than reading a 404
+// as "no such key".
+var unimplemented = []struct{ prefix, area string }{
+	{"/v1/kv", "Consul's KV store"},
+	{"/v1/session", "sessions"},
+	{"/v1/acl", "ACL management"},
+	{"/v1/agent/token", "ACL tokens"},
+	{"/v1/connect", "Connect (service mesh)"},
+	{"/v1/agent/connect", "Connect (service mesh)"},
+	{"/v1/discovery-chain", "Connect (service mesh)"},
+	{"/v1/config", "config entries"},
+	{"/v1/query", "prepared queries"},
+	{"/v1/snapshot", "snapshots"},
+	{"/v1/operator", "operator endpoints"},
+	{"/v1/event", "events"},
+	{"/v1/txn", "transactions"},
+	{"/v1/coordinate", "network coordinates"},
+	{"/v1/peering", "cluster peering"},
+	{"/v1/namespace", "namespaces"},
+	{"/v1/namespaces", "namespaces"},
+	{"/v1/partition", "admin partitions"},
+	{"/v1/partitions", "admin partitions"},
+	{"/v1/internal", "Consul's internal UI endpoints"},
+	{"/v1/agent/join", "cluster membership changes"},
+	{"/v1/agent/leave", "cluster membership changes"},
+	{"/v1/agent/force-leave", "cluster membership changes"},
+	{"/v1/agent/reload", "configuration reloads"},
+}
+
+// unimplementedArea returns the area and prefix a path belongs to, or
+// "" when beacon may serve it.
+func unimplementedArea(path string) (area, prefix string) {
+	for _, u := range unimplemented {
+		if path == u.prefix || strings.HasPrefix(path, u.prefix+"/") {
+			return u.area, u.prefix
+		}
+	}
+	return "", ""
 }
 
 // claimedByOther reports a request that a wildcard pattern matched on a

@@ -80,7 +80,8 @@ func TestErrorCodes(t *testing.T) {
 		want                     int
 		contains                 string
 	}{
-		{"unknown path", "GET", "/v1/kv/foo", "", 404, "no such endpoint"},
+		{"unknown path", "GET", "/v1/nonsense/foo", "", 404, "no such endpoint"},
+		{"unimplemented area", "GET", "/v1/kv/foo", "", 501, "does not implement"},
 		{"unknown ui page", "GET", "/ui/other", "", 404, "/ui/"},
 		{"GET on a PUT route", "GET", "/v1/agent/service/register", "", 405, "use PUT"},
 		{"POST on a PUT route", "POST", "/v1/agent/service/deregister/web1", "", 405, "use PUT"},
