@@ -84,7 +84,8 @@ func (a *API) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
 	return a.writeOK(w)
 }
 
-// agentServices is GET /v1/agent/services: every instance by ID.
+// agentServices is GET /v1/agent/services: every instance by ID. The
+// plain answer is encoded once per change and shared (see partedAnswer).
 func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), agentServiceSchema)
 	if err != nil {
@@ -92,6 +93,9 @@ func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap := a.st.Snapshot()
 	rd := a.renderer(snap)
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+		return a.agentServicesAll.write(w, a.agentServicesAll.get(rd, snap))
+	}
 	out := map[string]agentServiceJSON{}
 	for _, in := range snap.Instances() {
 		s := rd.agentService(in)
@@ -146,13 +150,17 @@ func (rd *render) hashed(in *store.Instance) agentServiceJSON {
 	return s
 }
 
-// agentChecks is GET /v1/agent/checks: every check by ID.
+// agentChecks is GET /v1/agent/checks: every check by ID, shared as
+// agent/services is.
 func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), checkSchema)
 	if err != nil {
 		return err
 	}
 	snap := a.st.Snapshot()
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+		return a.agentChecksAll.write(w, a.agentChecksAll.get(a.renderer(snap), snap))
+	}
 	out := map[string]checkJSON{}
 	for _, c := range a.checksOf(snap, snap.Instances(), f, "") {
 		out[c.CheckID] = c

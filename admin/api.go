@@ -79,7 +79,10 @@ type API struct {
 	token   *tokenCheck
 	recent  *recent
 	shared  *sharedBodies
-	handler http.Handler
+	// agentServicesAll and agentChecksAll are the unfiltered agent
+	// reads, which cover the whole registry.
+	agentServicesAll, agentChecksAll *partedAnswer
+	handler                          http.Handler
 	// nodeIndex versions the node list. The node cannot change while
 	// beacon runs, and the store's index at start is above every index
 	// of an earlier run, so this never goes backwards.
@@ -94,14 +97,17 @@ type API struct {
 func New(cfg Config, st Store) *API {
 	cfg.fill()
 	a := &API{
-		cfg:       cfg,
-		st:        st,
-		log:       cfg.Logger,
-		metrics:   newMetrics(cfg.Registerer),
-		token:     newTokenCheck(cfg.Token),
-		recent:    newRecent(recentSize),
-		shared:    newSharedBodies(),
-		nodeIndex: st.Snapshot().Index(),
+		cfg:     cfg,
+		st:      st,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
+		token:   newTokenCheck(cfg.Token),
+		recent:  newRecent(recentSize),
+		shared:  newSharedBodies(),
+
+		agentServicesAll: newAgentServices(),
+		agentChecksAll:   newAgentChecks(),
+		nodeIndex:        st.Snapshot().Index(),
 	}
 	a.handler = a.routes()
 	return a
