@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/admin"
 )
 
 // serveConfig is what `beacon serve` runs with, after flags, environment
@@ -31,6 +33,10 @@ type serveConfig struct {
 	TLSKey      string
 	TLS         *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
 	LogLevel    slog.Level
+	// HTTPMaxConnsPerClient and HTTPMaxConns bound the HTTP API's open
+	// connections per client address (0: no bound) and in total.
+	HTTPMaxConnsPerClient int
+	HTTPMaxConns          int
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -53,6 +59,8 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
+	fs.IntVar(&cfg.HTTPMaxConnsPerClient, "http-max-conns-per-client", admin.DefaultMaxConnsPerClient, "most HTTP connections one client address may hold open (0: no bound)")
+	fs.IntVar(&cfg.HTTPMaxConns, "http-max-conns", admin.DefaultMaxConns, "most HTTP connections open at once, lowered to half the descriptor limit if above it")
 }
 
 // parseServe reads the serve configuration from args, then the

@@ -36,6 +36,8 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
+		{"http-max-conns-per-client", func() error { return atLeast(cfg.HTTPMaxConnsPerClient, 0) }},
+		{"http-max-conns", func() error { return atLeast(cfg.HTTPMaxConns, 1) }},
 	}
 	for _, c := range checks {
 		if err := c.err(); err != nil {
@@ -48,6 +50,13 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 func nonEmpty(s string) error {
 	if s == "" {
 		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func atLeast(n, least int) error {
+	if n < least {
+		return fmt.Errorf("is %d; it must be at least %d", n, least)
 	}
 	return nil
 }
