@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -70,15 +71,11 @@ func (a *API) agentDeregister(w http.ResponseWriter, r *http.Request) error {
 
 // agentMaintenance is PUT /v1/agent/service/maintenance/:id?enable=&reason=.
 func (a *API) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	if !v.Has("enable") {
-		return badRequest("enable: missing; use ?enable=true or ?enable=false")
-	}
-	enable, err := strconv.ParseBool(v.Get("enable"))
+	enable, err := enableParam(r)
 	if err != nil {
-		return badRequest("enable: %s is not a boolean; use true or false", quote(v.Get("enable")))
+		return err
 	}
-	if err := a.st.SetMaintenance(r.PathValue("id"), enable, v.Get("reason")); err != nil {
+	if err := a.st.SetMaintenance(r.PathValue("id"), enable, r.URL.Query().Get("reason")); err != nil {
 		return storeError(err)
 	}
 	return a.writeOK(w)
@@ -94,7 +91,7 @@ func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	snap := a.st.Snapshot()
 	rd := a.renderer(snap)
 	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
-		return a.agentServicesAll.write(w, a.agentServicesAll.get(rd, snap))
+		return a.agentServicesAll.get(rd, snap).write(w, objectFrame)
 	}
 	out := map[string]agentServiceJSON{}
 	for _, in := range snap.Instances() {
@@ -159,7 +156,7 @@ func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap := a.st.Snapshot()
 	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
-		return a.agentChecksAll.write(w, a.agentChecksAll.get(a.renderer(snap), snap))
+		return a.agentChecksAll.get(a.renderer(snap), snap).write(w, objectFrame)
 	}
 	out := map[string]checkJSON{}
 	for _, c := range a.checksOf(snap, snap.Instances(), f, "") {
@@ -176,31 +173,65 @@ const consulVersion = "1.17.0"
 // the Go client decodes it into map[string]map[string]any; Prometheus
 // reads Config.Datacenter, the client's NodeName() Config.NodeName, and
 // Nomad's fingerprint DebugConfig (Connect and gRPC off) and Member.Tags.
-// Meta is the node's meta, as in Consul.
+// Meta is the node's meta, as in Consul. Stats has the sections `consul
+// info` prints that mean something for beacon, every value a string.
 func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
-	n := a.st.Snapshot().Node()
+	snap := a.st.Snapshot()
+	n := snap.Node()
 	return writeJSON(w, r, map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
 			"NodeName": n.Name, "NodeID": n.ID, "Server": true, "Version": consulVersion,
 			"Revision": "", "BuildDate": "",
 		},
-		"Member": map[string]any{
-			"Name": n.Name, "Addr": n.Address, "Port": 8301, "Status": 1,
-			"Tags": map[string]string{
-				"dc": a.cfg.Datacenter, "id": n.ID, "role": "consul", "port": "8300",
-				"build": consulVersion, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
-			},
-			"ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
-			"DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
-		},
+		"Member": a.member(n, false),
 		"DebugConfig": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": n.Name,
 			"NodeID": n.ID, "ServerMode": true, "ConnectEnabled": false, "GRPCPort": -1, "GRPCTLSPort": -1,
 		},
 		"Meta":  nodeMeta(),
-		"Stats": map[string]any{"beacon": map[string]string{"instances": strconv.Itoa(a.st.Snapshot().InstanceCount())}},
+		"Stats": a.stats(snap),
 	})
+}
+
+// stats are agent/self's Stats: Consul's agent, build, consul and runtime
+// sections, with what they mean on one beacon node, and beacon's own.
+func (a *API) stats(snap *store.Snapshot) map[string]map[string]string {
+	kinds := map[store.Kind]int{}
+	checks := 0
+	for _, in := range snap.Instances() {
+		for _, c := range in.Checks {
+			kinds[c.Kind]++
+			checks++
+		}
+	}
+	itoa := strconv.Itoa
+	acl := "disabled"
+	if a.token.on {
+		acl = "enabled"
+	}
+	return map[string]map[string]string{
+		"agent": {
+			"services": itoa(snap.InstanceCount()), "checks": itoa(checks),
+			"check_ttls": itoa(kinds[store.KindTTL]), "check_monitors": "0",
+		},
+		"build": {"version": consulVersion, "revision": "", "prerelease": "", "version_metadata": ""},
+		"consul": {
+			"server": "true", "leader": "true", "bootstrap": "true", "known_datacenters": "1",
+			"leader_addr": a.serverAddr(), "acl": acl,
+		},
+		"runtime": {
+			"os": runtime.GOOS, "arch": runtime.GOARCH, "version": runtime.Version(),
+			"cpu_count": itoa(runtime.NumCPU()), "max_procs": itoa(runtime.GOMAXPROCS(0)),
+			"goroutines": itoa(runtime.NumGoroutine()),
+		},
+		"beacon": {
+			"version": a.cfg.Version, "instances": itoa(snap.InstanceCount()),
+			"services": itoa(len(snap.Catalog())), "index": strconv.FormatUint(snap.Index(), 10),
+			"check_http": itoa(kinds[store.KindHTTP]), "check_tcp": itoa(kinds[store.KindTCP]),
+			"check_ttl": itoa(kinds[store.KindTTL]), "in_maintenance": itoa(kinds[store.KindMaintenance]),
+		},
+	}
 }
 
 // checkRegister is PUT /v1/agent/check/register: a check on an existing

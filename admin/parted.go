@@ -3,6 +3,7 @@ package admin
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -19,8 +20,6 @@ import (
 // one encoding rather than eight, and none builds the answer in memory
 // again to write it.
 type partedAnswer struct {
-	// open and close frame the parts: "{" and "}\n" for an object.
-	open, close string
 	// encode appends a service's entries, comma-separated, to buf.
 	encode func(rd *render, svc *store.Service, buf *bytes.Buffer)
 
@@ -103,28 +102,51 @@ func (b *partedBody) build(p *partedAnswer, rd *render, snap *store.Snapshot, pr
 	b.done.Store(true)
 }
 
-// write answers 200 with the parts, streamed as they are.
-func (p *partedAnswer) write(w http.ResponseWriter, b *partedBody) error {
-	n := len(p.open) + b.size + len(p.close) + max(len(b.parts)-1, 0)
+// frame is what surrounds the parts of an answer: head and tail (such
+// as "{" and "}\n"), and lead, an entry that comes before the parts.
+type frame struct {
+	head string
+	lead []byte
+	tail string
+}
+
+// Frames of a JSON object and a JSON array, with nothing before the parts.
+var (
+	objectFrame = frame{head: "{", tail: "}\n"}
+	arrayFrame  = frame{head: "[", tail: "]\n"}
+)
+
+// write answers 200 with the parts in f, streamed as they are.
+func (b *partedBody) write(w http.ResponseWriter, f frame) error {
+	entries := len(b.parts)
+	if len(f.lead) > 0 {
+		entries++
+	}
+	n := len(f.head) + len(f.lead) + b.size + len(f.tail) + max(entries-1, 0)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(n))
 	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write([]byte(p.open)); err != nil {
+	sep := len(f.lead) > 0
+	if _, err := io.WriteString(w, f.head); err != nil {
 		return nil
 	}
-	for i, part := range b.parts {
-		if i > 0 {
+	if _, err := w.Write(f.lead); err != nil {
+		return nil
+	}
+	for _, part := range b.parts {
+		if sep {
 			if _, err := w.Write([]byte{','}); err != nil {
 				return nil
 			}
 		}
+		sep = true
 		if _, err := w.Write(part); err != nil {
 			// The client has gone; there is nobody to answer.
 			return nil
 		}
 	}
-	_, _ = w.Write([]byte(p.close))
+	_, _ = io.WriteString(w, f.tail)
 	return nil
 }
 
@@ -135,28 +157,62 @@ func appendMember(buf *bytes.Buffer, key string, v any) {
 		buf.WriteByte(',')
 	}
 	k, _ := json.Marshal(key)
-	val, _ := json.Marshal(v)
 	buf.Write(k)
 	buf.WriteByte(':')
+	val, _ := json.Marshal(v)
+	buf.Write(val)
+}
+
+// appendElement appends v to buf as a JSON array element.
+func appendElement(buf *bytes.Buffer, v any) {
+	if buf.Len() > 0 {
+		buf.WriteByte(',')
+	}
+	val, _ := json.Marshal(v)
 	buf.Write(val)
 }
 
 // newAgentServices is GET /v1/agent/services unfiltered: every instance
-// by ID.
+// by ID, in objectFrame.
 func newAgentServices() *partedAnswer {
-	return &partedAnswer{open: "{", close: "}\n", encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
+	return &partedAnswer{encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
 		for _, in := range svc.Instances {
 			appendMember(buf, in.ID, rd.agentService(in))
 		}
 	}}
 }
 
-// newAgentChecks is GET /v1/agent/checks unfiltered: every check by ID.
+// newNodeServices is the Services of GET /v1/catalog/node/:node: every
+// instance by ID, as Consul's NodeService.
+func newNodeServices() *partedAnswer {
+	return &partedAnswer{encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
+		for _, in := range svc.Instances {
+			appendMember(buf, in.ID, nodeServiceJSON{serviceJSON: rd.service(in)})
+		}
+	}}
+}
+
+// newAgentChecks is GET /v1/agent/checks unfiltered: every check by ID,
+// in objectFrame.
 func newAgentChecks() *partedAnswer {
-	return &partedAnswer{open: "{", close: "}\n", encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
+	return &partedAnswer{encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
 		for _, in := range svc.Instances {
 			for _, c := range in.Checks {
 				appendMember(buf, c.ID, rd.check(c, in))
+			}
+		}
+	}}
+}
+
+// newCheckList is every check in state ("" for any), as array elements:
+// health/node/:node and health/state/:state.
+func newCheckList(state store.Status) *partedAnswer {
+	return &partedAnswer{encode: func(rd *render, svc *store.Service, buf *bytes.Buffer) {
+		for _, in := range svc.Instances {
+			for _, c := range in.Checks {
+				if state == "" || c.Status == state {
+					appendElement(buf, rd.check(c, in))
+				}
 			}
 		}
 	}}
