@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -115,5 +117,41 @@ func TestAgentServicesLargeAnswer(t *testing.T) {
 	}
 	if r := e.must(200, "GET", "/v1/agent/services", ""); r.header.Get("Content-Length") != fmt.Sprint(len(r.body)) || !json.Valid([]byte(r.body)) {
 		t.Errorf("Content-Length %s for %d bytes", r.header.Get("Content-Length"), len(r.body))
+	}
+}
+
+// TestCheckListsShared: health/state/:state and health/node/:node
+// unfiltered (shared, streamed) hold the same checks as the per-request
+// path, the node's serfHealth first where the state includes it.
+func TestCheckListsShared(t *testing.T) {
+	e := newEnv(t, Config{})
+	for i := range 12 {
+		e.register(fmt.Sprintf(`{"ID":"i%d","Name":"svc%d","Port":80,"Checks":[{"CheckID":"i%d-a","TTL":"30s","Status":"passing"},{"CheckID":"i%d-b","TTL":"30s"}]}`, i, i%4, i, i))
+	}
+	e.must(200, "PUT", "/v1/agent/check/warn/i3-a", "")
+	ids := func(path string) []string {
+		var cs []checkJSON
+		decode(t, e.must(200, "GET", path, ""), &cs)
+		var out []string
+		for _, c := range cs {
+			out = append(out, c.CheckID+"="+c.Status)
+		}
+		return out
+	}
+	for _, path := range []string{"/v1/health/state/any", "/v1/health/state/passing", "/v1/health/state/warning", "/v1/health/state/critical", "/v1/health/node/node1"} {
+		shared := ids(path)
+		fresh := ids(path + "?filter=" + url.QueryEscape(`CheckID != ""`))
+		withSerf := !strings.Contains(path, "warning") && !strings.Contains(path, "critical")
+		if withSerf != (len(shared) > 0 && shared[0] == "serfHealth=passing") {
+			t.Errorf("%s: serfHealth first = %v, want %v: %v", path, !withSerf, withSerf, shared)
+		}
+		slices.Sort(shared)
+		slices.Sort(fresh)
+		if !slices.Equal(shared, fresh) || len(shared) == 0 {
+			t.Errorf("%s: shared %v\nper-request %v", path, shared, fresh)
+		}
+	}
+	if n := len(ids("/v1/health/state/critical")); n != 12 {
+		t.Errorf("critical: %d checks, want 12", n)
 	}
 }
