@@ -115,8 +115,10 @@ func TestServeConnLimits(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	}
-	if !answered() || !answered() {
-		t.Fatal("the first two connections were not answered")
+	for i := range 2 {
+		if !answered() {
+			t.Fatalf("connection %d of 2 was not answered", i+1)
+		}
 	}
 	if answered() {
 		t.Fatal("a third idle connection from one client was answered; -http-max-conns-per-client is 2")
