@@ -10,31 +10,33 @@ import (
 	"testing"
 )
 
-// TestPresubmit holds the whole tree to the house rules that a formatter
-// does not: file names without hyphens, and imports in groups (standard
-// library first, then third-party and beacon's own, never mixed in one
-// group).
+// TestPresubmit holds the whole tree, the harness module under
+// testdata/harness included, to the house rules that a formatter does
+// not: file names without hyphens, and imports in groups (standard library
+// first, then third-party and beacon's own, never mixed in one group).
 func TestPresubmit(t *testing.T) {
-	root := filepath.Join("..", "..")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != root) {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") {
+	top := filepath.Join("..", "..")
+	for _, root := range []string{top, filepath.Join(top, "testdata", "harness")} {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(top, path)
+			if strings.Contains(d.Name(), "-") {
+				t.Errorf("%s: file names use underscores, not hyphens", rel)
+			}
+			checkImportGroups(t, rel, path)
 			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
-		rel, _ := filepath.Rel(root, path)
-		if strings.Contains(d.Name(), "-") {
-			t.Errorf("%s: file names use underscores, not hyphens", rel)
-		}
-		checkImportGroups(t, rel, path)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

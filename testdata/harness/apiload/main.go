@@ -1,5 +1,5 @@
-// Command apiload benchmarks beacon's HTTP API against the targets of
-// issue 5: durable registrations/s at 1, 8 and 64 clients, cost per
+// Command apiload benchmarks beacon's HTTP API against its performance
+// targets: durable registrations/s at 1, 8 and 64 clients, cost per
 // registration as the catalog grows to 100,000 instances, RSS at that
 // size, and the time for 1,000 blocked watchers to hear of one change.
 //
@@ -9,7 +9,7 @@
 // -floor (the default) the watcher rounds are also run against a minimal
 // net/http server, to show what of their latency is beacon's.
 //
-//	go run ./cmd/apiload [-phases 1,2,3] [-beacon PATH | -addr HOST:PORT [-pid PID]] [-out FILE]
+//	go run ./apiload [-phases 1,2,3] [-beacon PATH | -addr HOST:PORT [-pid PID]] [-out FILE]    (in testdata/harness)
 package main
 
 import (
@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 // config holds the flags.
@@ -72,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("apiload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var phases, clients string
-	fs.StringVar(&c.beacon, "beacon", "", "beacon binary to run (default: build ./cmd/beacon of this module)")
+	fs.StringVar(&c.beacon, "beacon", "", "beacon binary to run (default: build cmd/beacon of this checkout)")
 	fs.StringVar(&c.addr, "addr", "", "HTTP address of a running beacon to load instead of starting one (it is not emptied: phase 2 grows from what it holds)")
 	fs.IntVar(&c.pid, "pid", 0, "PID of the -addr beacon, for RSS and CPU figures")
 	fs.StringVar(&c.dir, "dir", os.TempDir(), "parent of the temporary data dirs; put it on the disk beacon would use")
@@ -238,7 +238,7 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 	case cfg.beacon != "":
 		b.bin = cfg.beacon
 	case cfg.addr == "":
-		b.logf("building ./cmd/beacon")
+		b.logf("building cmd/beacon")
 		if b.bin, err = beaconbin.Build(ctx, b.work); err != nil {
 			return res, err
 		}

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 const (
@@ -54,7 +54,7 @@ func openTarget(ctx context.Context, cfg config, log io.Writer) (*target, error)
 	}
 	bin := cfg.Beacon
 	if bin == "" {
-		fmt.Fprintln(log, "soak: building ./cmd/beacon")
+		fmt.Fprintln(log, "soak: building cmd/beacon")
 		if bin, err = beaconbin.Build(ctx, tmp); err != nil {
 			os.RemoveAll(tmp)
 			return nil, err

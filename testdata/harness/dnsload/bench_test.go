@@ -24,8 +24,8 @@ import (
 // difference in ns/op is the server's; run with -cpuprofile and look at
 // the frames below dns.(*Server).serveUDP / serveTCPConn:
 //
-//	go test -run '^$' -bench 'Servers/udp/SRV' -cpuprofile cpu.out ./cmd/dnsload
-//	go tool pprof -top -focus 'dns.\(\*Server\)' cmd/dnsload.test cpu.out
+//	go test -run '^$' -bench 'Servers/udp/SRV' -cpuprofile cpu.out ./dnsload
+//	go tool pprof -top -focus 'dns.\(\*Server\)' dnsload.test cpu.out
 func BenchmarkServers(b *testing.B) {
 	ds := newDataset("service.local", 100, 3)
 	beacon := startInProcessBeacon(b, ds)

@@ -5,11 +5,11 @@
 //
 // Usage:
 //
-//	go run ./cmd/dnsload [flags]
+//	go run ./dnsload [flags]    (in testdata/harness)
 //
 // It prints a markdown table for README.md on stdout and progress on
 // stderr, and exits 1 when any answer is wrong (or, with -strict, when
-// beacon misses a target of issue 3).
+// beacon misses a Must target).
 package main
 
 import (
@@ -66,7 +66,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&cfg.NoNSD, "no-nsd", false, "leave NSD out even when it is installed")
 	fs.StringVar(&cfg.PerfDir, "perf", "", "record `dir`/<server>-<query>-<transport>.data with perf(1) during each full-rate run (perf report -i FILE)")
 	fs.BoolVar(&cfg.Keep, "keep", false, "keep the work directory (logs, zone, query files) and print its path")
-	fs.BoolVar(&cfg.Strict, "strict", false, "also exit 1 when beacon misses a Must target of issue 3")
+	fs.BoolVar(&cfg.Strict, "strict", false, "also exit 1 when beacon misses a Must target")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

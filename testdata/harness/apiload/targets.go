@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// The targets of issue 5 and the peer figures measured on this machine.
+// The HTTP API's performance targets (README "Performance") and the peer
+// figures measured on this machine.
 const (
 	targetOneClient    = 1000 // durable registrations/s with 1 client
 	targetManyClients  = 5000 // with manyClients

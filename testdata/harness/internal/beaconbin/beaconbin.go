@@ -16,7 +16,8 @@ import (
 // buildTimeout bounds one build, a cold module cache included.
 const buildTimeout = 5 * time.Minute
 
-// Build compiles ./cmd/beacon of the module holding the working directory
+// Build compiles beacon's cmd/beacon, as the module holding the working
+// directory resolves it (the harness module points it at this checkout),
 // into dir and returns the binary's path.
 func Build(ctx context.Context, dir string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, buildTimeout)
@@ -27,13 +28,13 @@ func Build(ctx context.Context, dir string) (string, error) {
 	}
 	gomod := strings.TrimSpace(string(out))
 	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the beacon module: run from its checkout, or pass -beacon")
+		return "", errors.New("not inside a beacon checkout: run from it, or pass -beacon")
 	}
 	bin := filepath.Join(dir, "beacon")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/beacon")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "github.com/beacon-dns/beacon/cmd/beacon")
 	cmd.Dir = filepath.Dir(gomod)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/beacon: %w\n%s", err, out)
+		return "", fmt.Errorf("go build cmd/beacon: %w\n%s", err, out)
 	}
 	return bin, nil
 }

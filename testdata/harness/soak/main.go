@@ -2,9 +2,9 @@
 // flapping health checks for a bounded time, then reports whether every
 // answer was right and whether memory and goroutines stayed flat.
 //
-//	go run ./cmd/soak [-duration 5m] [-dns-qps 2000] [-churn-rate 50] ...
+//	go run ./soak [-duration 5m] [-dns-qps 2000] [-churn-rate 50] ...    (in testdata/harness)
 //
-// By default it builds ./cmd/beacon and starts it on free loopback ports
+// By default it builds cmd/beacon and starts it on free loopback ports
 // and a temporary data dir; -addr and -dns-addr point it at a running
 // beacon instead. It exits 1 if any DNS query failed, any API call
 // failed, or the catalog differs from the acknowledged writes.
@@ -47,7 +47,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.DurationVar(&c.Duration, "duration", 5*time.Minute, "how long the load runs")
 	fs.DurationVar(&c.Warmup, "warmup", 10*time.Second, "load before the first resource sample (at most a quarter of -duration)")
-	fs.StringVar(&c.Beacon, "beacon", "", "beacon `binary` to start; default: build ./cmd/beacon of this module")
+	fs.StringVar(&c.Beacon, "beacon", "", "beacon `binary` to start; default: build cmd/beacon of this checkout")
 	fs.StringVar(&c.HTTPAddr, "addr", "", "HTTP `host:port` of a running beacon to use instead of starting one")
 	fs.StringVar(&c.DNSAddr, "dns-addr", "", "DNS `host:port` of the running beacon given by -addr")
 	fs.IntVar(&c.PID, "pid", 0, "process ID of the running beacon, for its RSS and open files")

@@ -119,7 +119,7 @@ func (rep *report) failN(err error, n int) {
 	rep.wrong += n
 }
 
-// mustRatio is issue 3's Must target for beacon's rate over the reference's.
+// mustRatio is the Must target for beacon's rate over the reference's.
 func mustRatio(r row) float64 {
 	if r.Proto == "udp" && r.Kind != kindNX {
 		return 0.9
@@ -127,7 +127,7 @@ func mustRatio(r row) float64 {
 	return 0.8
 }
 
-// mustP99 is issue 3's Must target for p99 latency at half the maximum rate.
+// mustP99 is the Must target for p99 latency at half the maximum rate.
 const mustP99 = time.Millisecond
 
 // ratio is beacon's best rate over server's on r, or 0 when not measured.
@@ -169,7 +169,7 @@ func (rep *report) has(server string) bool { return rep.results[server] != nil }
 func (rep *report) write(w io.Writer) {
 	c := rep.cfg
 	fmt.Fprintf(w, "Measured with `%s` on %s (%s, %s): each server pinned to CPU %d, dnsperf %s (`-c %d -q %d -t %v`, %v per run",
-		strings.Join(append([]string{"go run ./cmd/dnsload"}, c.args...), " "), rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Timeout.Seconds(), c.Duration)
+		strings.Join(append([]string{"go run ./dnsload"}, c.args...), " "), rep.env.CPU, rep.env.Kernel, rep.env.Go, c.ServerCPU, rep.env.DNSPerf, c.Clients, c.Outstanding, c.Timeout.Seconds(), c.Duration)
 	if c.Rounds > 1 {
 		fmt.Fprintf(w, ", best of %d runs alternating between servers", c.Rounds)
 	}

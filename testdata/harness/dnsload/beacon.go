@@ -13,14 +13,14 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 // beaconPackage is what is built when -beacon is not given.
 const beaconPackage = "github.com/beacon-dns/beacon/cmd/beacon"
 
 // dnsloadPackage is this program, built again when -perf needs symbols.
-const dnsloadPackage = "github.com/beacon-dns/beacon/cmd/dnsload"
+const dnsloadPackage = "github.com/beacon-dns/beacon/testdata/harness/dnsload"
 
 // startBeacon runs `beacon serve` pinned to cpu at niceness nice on a
 // fresh data dir and waits until its HTTP API answers.

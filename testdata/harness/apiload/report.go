@@ -51,7 +51,7 @@ func describeEnvironment(dataDir string, fs *fsyncResult) environment {
 func writeReport(w io.Writer, r *results, cfg config) {
 	var b bytes.Buffer
 	e := r.Env
-	fmt.Fprintf(&b, "Measured %s with `go run ./cmd/apiload` (beacon %s, %s) on %d vCPU %s, Linux %s; "+
+	fmt.Fprintf(&b, "Measured %s with `go run ./apiload` (in testdata/harness) (beacon %s, %s) on %d vCPU %s, Linux %s; "+
 		"the load generator runs on the same vCPUs. Data dir: %s. MB = 10^6 bytes. "+
 		"Each measurement waits for other processes to use under %.0f%% of the CPU (up to %v) and is repeated (up to %d attempts) if they used over %.0f%% during it; the least disturbed attempt is kept.\n\n",
 		e.Date, e.Commit, e.Go, e.CPUs, e.CPU, e.Kernel, e.FS, 100*cfg.quiet, cfg.quietWait, cfg.attempts, 100*cfg.maxOthers)

@@ -13,8 +13,8 @@ package main
 // the others run whole rounds; add -cpuprofile cpu.out to see where the
 // time goes:
 //
-//	go test -run '^$' -bench 'Fsync|BoltPut|StoreRegister|APIRegister' -benchtime 2000x ./cmd/apiload
-//	go test -run '^$' -bench 'StoreGrowth|Watchers' -benchtime 1x -v ./cmd/apiload
+//	go test -run '^$' -bench 'Fsync|BoltPut|StoreRegister|APIRegister' -benchtime 2000x ./apiload
+//	go test -run '^$' -bench 'StoreGrowth|Watchers' -benchtime 1x -v ./apiload
 
 import (
 	"context"

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 // Bounds on building, starting and stopping beacon.

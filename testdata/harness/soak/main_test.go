@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 // The beacon binary, built once for the tests that run it (and not for
@@ -34,7 +34,7 @@ func testMain(m *testing.M) int {
 	return m.Run()
 }
 
-// beaconBin builds ./cmd/beacon on first use and returns the binary.
+// beaconBin builds cmd/beacon on first use and returns the binary.
 func beaconBin(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() { builtBin, buildError = beaconbin.Build(context.Background(), buildDir) })

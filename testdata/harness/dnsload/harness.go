@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/beacon-dns/beacon/cmd/internal/beaconbin"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
 )
 
 // Server names, as in the table.

@@ -55,7 +55,7 @@ func loadAverage() string {
 	return "unknown"
 }
 
-// Targets of issue 4.
+// The health scheduler's performance targets (README "Performance").
 const (
 	maxP99      = 250 * time.Millisecond
 	maxCPU      = 0.2
