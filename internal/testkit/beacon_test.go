@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,10 +82,10 @@ func TestLogWriterReadsAddresses(t *testing.T) {
 
 func TestCrashed(t *testing.T) {
 	for out, want := range map[string]bool{
-		"level=INFO msg=stopped\n":                               false,
-		"level=INFO msg=\"1000 goroutines\"\n":                   false,
+		"level=INFO msg=stopped\n":                                false,
+		"level=INFO msg=\"1000 goroutines\"\n":                    false,
 		"panic: runtime error: index out of range\n\ngoroutine 1": true,
-		"fatal error: concurrent map writes\n":                   true,
+		"fatal error: concurrent map writes\n":                    true,
 	} {
 		if got := Crashed(out); got != want {
 			t.Errorf("Crashed(%q) = %v", out, got)
@@ -144,4 +145,46 @@ func TestStartRefused(t *testing.T) {
 	if _, err := Launch(Options{DataDir: t.TempDir()}); err == nil {
 		t.Error("Launch without a binary accepted")
 	}
+}
+
+// TestTool: a program that is there is found; one that is not skips the
+// test, or fails it under CI=true.
+func TestTool(t *testing.T) {
+	if p := Tool(t, "sh"); !strings.HasSuffix(p, "/sh") {
+		t.Errorf("Tool(sh) = %q", p)
+	}
+	for _, ci := range []string{"", "true"} {
+		t.Setenv("CI", ci)
+		ft := &fakeT{TB: t}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			Tool(ft, "beacon-no-such-program")
+		}()
+		<-done
+		if ci == "true" && (!ft.failed || ft.skipped) {
+			t.Errorf("CI=true: a missing tool did not fail the test (failed %v, skipped %v)", ft.failed, ft.skipped)
+		}
+		if ci == "" && (ft.failed || !ft.skipped) {
+			t.Errorf("outside CI: a missing tool did not skip the test (failed %v, skipped %v)", ft.failed, ft.skipped)
+		}
+	}
+}
+
+// fakeT records a Fatal or Skip and ends its goroutine as testing.T does.
+type fakeT struct {
+	testing.TB
+	failed, skipped bool
+}
+
+func (f *fakeT) Helper() {}
+
+func (f *fakeT) Fatalf(string, ...any) {
+	f.failed = true
+	runtime.Goexit()
+}
+
+func (f *fakeT) Skipf(string, ...any) {
+	f.skipped = true
+	runtime.Goexit()
 }

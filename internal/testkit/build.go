@@ -66,10 +66,10 @@ func Build(ctx context.Context, out string, o BuildOptions) error {
 var builds struct {
 	mu          sync.Mutex
 	dir         string
-	race, plain build
+	race, plain binaryBuild
 }
 
-type build struct {
+type binaryBuild struct {
 	once sync.Once
 	path string
 	err  error
@@ -95,7 +95,7 @@ func PlainBinary(t testing.TB) string {
 	return binary(t, &builds.plain, false)
 }
 
-func binary(t testing.TB, b *build, race bool) string {
+func binary(t testing.TB, b *binaryBuild, race bool) string {
 	t.Helper()
 	b.once.Do(func() {
 		dir, err := buildDir()
