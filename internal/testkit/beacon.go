@@ -146,26 +146,28 @@ func Start(ctx context.Context, o Options) (*Beacon, error) {
 	return b, nil
 }
 
-// WaitReady waits until the process has logged the addresses it bound and
-// its /healthz answers 200, and fails when it exits first or the ready
-// timeout passes.
+// WaitReady waits until the process has logged the addresses it bound
+// (where a port was 0) and its /healthz answers 200, and fails when it
+// exits first or the ready timeout passes.
 func (b *Beacon) WaitReady(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.ReadyTimeout)
 	defer cancel()
-	select {
-	case <-b.log.listening:
-	case <-b.done:
-		return fmt.Errorf("%s exited before it served (%v):\n%s", b.name(), b.state, LastLines(b.Log(), 20))
-	case <-ctx.Done():
-		return fmt.Errorf("%s logged no \"http listening\" within %s:\n%s", b.name(), b.opts.ReadyTimeout, LastLines(b.Log(), 20))
-	}
-	dns, http := b.log.addrs()
-	if portZero(b.DNSAddr) && dns != "" {
-		b.DNSAddr = dns
-	}
-	if portZero(b.HTTPAddr) {
-		b.HTTPAddr = http
-		b.URL = strings.SplitAfter(b.URL, "://")[0] + http
+	if portZero(b.DNSAddr) || portZero(b.HTTPAddr) {
+		select {
+		case <-b.log.listening:
+		case <-b.done:
+			return fmt.Errorf("%s exited before it served (%v):\n%s", b.name(), b.state, LastLines(b.Log(), 20))
+		case <-ctx.Done():
+			return fmt.Errorf("%s logged no \"http listening\" within %s:\n%s", b.name(), b.opts.ReadyTimeout, LastLines(b.Log(), 20))
+		}
+		dns, http := b.log.addrs()
+		if portZero(b.DNSAddr) && dns != "" {
+			b.DNSAddr = dns
+		}
+		if portZero(b.HTTPAddr) {
+			b.HTTPAddr = http
+			b.URL = strings.SplitAfter(b.URL, "://")[0] + http
+		}
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()

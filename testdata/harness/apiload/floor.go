@@ -92,7 +92,7 @@ func (f *floor) register(w http.ResponseWriter, r *http.Request) {
 }
 
 // serveFloor runs the floor server on addr until SIGTERM or SIGINT. It
-// reports its address in beacon's log format, so that startProcess finds
+// reports its address in beacon's log format, so that testkit.Start finds
 // it the same way.
 func serveFloor(addr string, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", addr)

@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // config holds the flags.
@@ -239,7 +239,8 @@ func (b *bench) runAll(ctx context.Context) (*results, error) {
 		b.bin = cfg.beacon
 	case cfg.addr == "":
 		b.logf("building cmd/beacon")
-		if b.bin, err = beaconbin.Build(ctx, b.work); err != nil {
+		b.bin = filepath.Join(b.work, "beacon")
+		if err = testkit.Build(ctx, b.bin, testkit.BuildOptions{}); err != nil {
 			return res, err
 		}
 	}
@@ -312,11 +313,11 @@ func (b *bench) server(ctx context.Context, name string) (*server, error) {
 
 // release stops a beacon started here and deletes its data dir.
 func (b *bench) release(s *server) {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return
 	}
 	if s.exited() {
-		b.logf("beacon pid %d exited during the run (%v); its last log lines:\n%s", s.PID, s.cmd.ProcessState, s.logTail())
+		b.logf("beacon pid %d exited during the run; its last log lines:\n%s", s.PID, s.logTail())
 	}
 	if err := s.stop(); err != nil {
 		b.logf("%v", err)

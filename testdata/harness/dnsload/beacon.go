@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // beaconPackage is what is built when -beacon is not given.
@@ -26,7 +26,7 @@ const dnsloadPackage = "github.com/beacon-dns/beacon/testdata/harness/dnsload"
 // fresh data dir and waits until its HTTP API answers.
 func startBeacon(ctx context.Context, p *procs, bin, workDir string, cpu, nice int, dnsAddr, httpAddr string) (*child, error) {
 	dataDir := filepath.Join(workDir, "beacon-data")
-	c, err := p.start("beacon", cpu, nice, workDir, beaconbin.CleanEnv(), bin, "serve",
+	c, err := p.start("beacon", cpu, nice, workDir, testkit.CleanEnv(), bin, "serve",
 		"-data-dir", dataDir, "-dns-addr", dnsAddr, "-http-addr", httpAddr, "-log-level", "warn")
 	if err != nil {
 		return nil, err

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // Server names, as in the table.
@@ -126,7 +126,8 @@ func (h *harness) startServers(ctx context.Context) error {
 	if bin == "" {
 		h.logf("building %s", beaconPackage)
 		var err error
-		if bin, err = beaconbin.Build(ctx, h.dir); err != nil {
+		bin = filepath.Join(h.dir, "beacon")
+		if err = testkit.Build(ctx, bin, testkit.BuildOptions{}); err != nil {
 			return err
 		}
 	}
@@ -157,11 +158,11 @@ func (h *harness) startServers(ctx context.Context) error {
 }
 
 func (h *harness) startBeacon(ctx context.Context, bin string) (*target, error) {
-	dnsPort, err := freePort()
+	dnsPort, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	httpPort, err := freePort()
+	httpPort, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +204,7 @@ func (h *harness) startReference(ctx context.Context, b *target) (*target, error
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

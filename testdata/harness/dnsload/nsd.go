@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // errNoNSD means nsd is not installed; the run goes on without it.
@@ -35,7 +37,7 @@ func (h *harness) startNSD(ctx context.Context) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := testkit.FreePort()
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -155,25 +154,4 @@ func pinSelf(cpu int) error {
 		}
 	}
 	return nil
-}
-
-// freePort finds a loopback port that is free for both UDP and TCP at the
-// moment of asking. The harness closes both before the server binds, so a
-// race with another program is possible but unlikely on a test machine.
-func freePort() (int, error) {
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err != nil {
-			continue
-		}
-		u.Close()
-		return port, nil
-	}
-	return 0, errors.New("no loopback port free for both UDP and TCP")
 }

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // Sizes of the crash tests: enough writes in flight that a kill lands
@@ -53,7 +55,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 		target := w.acks.Load() + 300 + rand.Int64N(500)
 		w.waitAcks(target, ackTimeout)
 		w.stopping.Store(true)
-		p.kill()
+		p.Kill()
 		wait()
 		seen = max(seen, watch.finish(t))
 		w.failures(t)
@@ -79,7 +81,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	w.waitAcks(200, ackTimeout)
 	w.stopping.Store(true)
 	start := time.Now()
-	code, err := p.terminate()
+	code, err := terminate(p)
 	wait()
 	w.failures(t)
 	c.close()
@@ -87,7 +89,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code != 0 {
-		t.Errorf("exit code %d after SIGTERM, want 0; output: %s", code, lastLines(p.Stderr(), 5))
+		t.Errorf("exit code %d after SIGTERM, want 0; output: %s", code, testkit.LastLines(p.Log(), 5))
 	}
 	noCrash(t, p)
 	t.Logf("SIGTERM after %d acknowledged writes (%d unanswered); exited %d in %s",

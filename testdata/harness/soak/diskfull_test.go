@@ -8,6 +8,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestDiskFull fills a small tmpfs data dir through the API. The write
@@ -50,26 +52,18 @@ func TestDiskFull(t *testing.T) {
 	healthy(t, p)
 	l.verify(ctx, t, c)
 
-	code, err := p.terminate()
+	code, err := terminate(p)
 	if err != nil || code != 0 {
-		t.Errorf("SIGTERM on a full disk: exit %d, %v; output: %s", code, err, lastLines(p.Stderr(), 5))
+		t.Errorf("SIGTERM on a full disk: exit %d, %v; output: %s", code, err, testkit.LastLines(p.Log(), 5))
 	}
 	noCrash(t, p)
 
 	// A restart on the still full disk may fail, but only cleanly; with
 	// room made it must start and hold what was acknowledged.
-	dnsAddr, httpAddr, err := freeAddrs()
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := launch(beaconBin(t), dir, dnsAddr, httpAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(q.kill)
-	if err := q.waitReady(ctx, readyTimeout); err != nil {
+	q := spawn(t, dir)
+	if err := q.WaitReady(ctx); err != nil {
 		noCrash(t, q)
-		t.Logf("restart on the full disk refused: %s", lastLines(q.Stderr(), 1))
+		t.Logf("restart on the full disk refused: %s", testkit.LastLines(q.Log(), 1))
 		remount(t, dir, "size=4m")
 		q = serve(t, dir)
 	}
@@ -101,10 +95,10 @@ func write(t *testing.T, c *apiClient, l *ledger, id string, next *agentService,
 }
 
 // healthy fails t unless p is running and /healthz answers 200.
-func healthy(t *testing.T, p *beaconProc) {
+func healthy(t *testing.T, p *testkit.Beacon) {
 	t.Helper()
 	if p.Exited() {
-		t.Fatalf("beacon exited: %s", lastLines(p.Stderr(), 5))
+		t.Fatalf("beacon exited: %s", testkit.LastLines(p.Log(), 5))
 	}
 	resp, err := http.Get("http://" + p.HTTPAddr + "/healthz")
 	if err != nil {

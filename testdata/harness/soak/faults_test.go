@@ -95,20 +95,12 @@ func TestBadDataDirRefused(t *testing.T) {
 // refuseTimeout with a one-line error holding each of want.
 func refused(t *testing.T, dir string, want ...string) {
 	t.Helper()
-	dnsAddr, httpAddr, err := freeAddrs()
+	p := spawn(t, dir, "-log-level", "error")
+	code, err := p.Wait(refuseTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := launch(beaconBin(t), dir, dnsAddr, httpAddr, "-log-level", "error")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.kill)
-	code, err := p.waitExit(refuseTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := strings.TrimSpace(p.Stderr())
+	out := strings.TrimSpace(p.Log())
 	if code == 0 {
 		t.Errorf("beacon started on a bad data dir: exit 0, output %q", out)
 	}
@@ -152,7 +144,7 @@ func populatedDB(t *testing.T) []byte {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if code, err := p.terminate(); err != nil || code != 0 {
+	if code, err := terminate(p); err != nil || code != 0 {
 		t.Fatalf("stopping beacon: exit %d, %v", code, err)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "beacon.db"))

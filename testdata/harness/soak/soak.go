@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
-	"github.com/beacon-dns/beacon/testdata/harness/internal/beaconbin"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 const (
+	// stopTimeout bounds a graceful stop of beacon after SIGTERM.
+	stopTimeout = 20 * time.Second
 	// soakPrefix starts the ID and service name of everything the soak
 	// registers, so that on a running beacon it touches nothing else.
 	soakPrefix = "soak-"
@@ -31,8 +34,8 @@ type target struct {
 	httpAddr, dnsAddr string
 	pid               int
 	dataDir           string
-	proc              *beaconProc // nil when not started here
-	tmp               string      // removed at cleanup unless kept
+	proc              *testkit.Beacon // nil when not started here
+	tmp               string          // removed at cleanup unless kept
 }
 
 // openTarget starts beacon (building it unless cfg.Beacon names a
@@ -55,12 +58,13 @@ func openTarget(ctx context.Context, cfg config, log io.Writer) (*target, error)
 	bin := cfg.Beacon
 	if bin == "" {
 		fmt.Fprintln(log, "soak: building cmd/beacon")
-		if bin, err = beaconbin.Build(ctx, tmp); err != nil {
+		bin = filepath.Join(tmp, "beacon")
+		if err = testkit.Build(ctx, bin, testkit.BuildOptions{}); err != nil {
 			os.RemoveAll(tmp)
 			return nil, err
 		}
 	}
-	p, err := startBeacon(ctx, bin, t.dataDir, "-domain", cfg.Domain, "-log-level", "warn")
+	p, err := testkit.Start(ctx, testkit.Options{Bin: bin, DataDir: t.dataDir, Args: []string{"-node", "soak", "-domain", cfg.Domain}})
 	if err != nil {
 		os.RemoveAll(tmp)
 		return nil, err
@@ -82,15 +86,15 @@ func (t *target) stop() string {
 	if t.proc == nil {
 		return ""
 	}
-	code, err := t.proc.terminate()
-	out := t.proc.Stderr()
+	code, err := t.proc.Stop(syscall.SIGTERM, stopTimeout)
+	out := t.proc.Log()
 	switch {
 	case err != nil:
 		return "stopping beacon: " + err.Error()
-	case crashTrace(out):
-		return "beacon crashed: " + lastLines(out, 5)
+	case testkit.Crashed(out):
+		return "beacon crashed: " + testkit.LastLines(out, 5)
 	case code != 0:
-		return fmt.Sprintf("beacon exited %d after SIGTERM: %s", code, lastLines(out, 3))
+		return fmt.Sprintf("beacon exited %d after SIGTERM: %s", code, testkit.LastLines(out, 3))
 	}
 	return ""
 }
@@ -99,7 +103,7 @@ func (t *target) stop() string {
 // temporary files unless keep is set.
 func (t *target) cleanup(keep bool) {
 	if t.proc != nil {
-		t.proc.kill()
+		t.proc.Kill()
 	}
 	if t.tmp != "" && !keep {
 		os.RemoveAll(t.tmp)

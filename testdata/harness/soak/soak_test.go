@@ -5,13 +5,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestSoakShortRun runs the soak command's load for a few seconds against
 // a beacon it starts, and checks that it counted real work and found
 // nothing wrong.
 func TestSoakShortRun(t *testing.T) {
-	cfg, err := parseFlags([]string{"-duration", "4s", "-warmup", "1s", "-beacon", beaconBin(t),
+	cfg, err := parseFlags([]string{"-duration", "4s", "-warmup", "1s", "-beacon", testkit.PlainBinary(t),
 		"-dns-qps", "400", "-churn-rate", "50", "-churn-live", "40", "-flap-every", "1s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
