@@ -36,6 +36,7 @@ import (
 
 	"github.com/beacon-dns/beacon/admin"
 	"github.com/beacon-dns/beacon/store"
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 var benchCatalogs = []int{0, 100_000}
@@ -232,7 +233,7 @@ func BenchmarkStoreGrowth(b *testing.B) {
 		names := serviceNames("fill-", 1000)
 		var first, last [2]float64
 		for k := range steps {
-			cpu0, _ := readCPU(os.Getpid())
+			cpu0, _ := stats.Host.CPU(os.Getpid())
 			t := time.Now()
 			var wg sync.WaitGroup
 			for w := range 64 {
@@ -252,7 +253,7 @@ func BenchmarkStoreGrowth(b *testing.B) {
 			}
 			wg.Wait()
 			wall := time.Since(t)
-			cpu1, _ := readCPU(os.Getpid())
+			cpu1, _ := stats.Host.CPU(os.Getpid())
 			got := [2]float64{rate(step, wall), float64((cpu1 - cpu0).Microseconds()) / step}
 			b.Logf("up to %6d: %6.0f/s, %4.0f µs CPU/registration", (k+1)*step, got[0], got[1])
 			if k == 0 {

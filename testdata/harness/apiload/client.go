@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // requestTimeout bounds every request that is not a blocking query.
@@ -109,7 +111,7 @@ func (c *client) metric(ctx context.Context, name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return metricValue(body, name)
+	return stats.Metric(bytes.NewReader(body), name)
 }
 
 func (c *client) metrics(ctx context.Context) ([]byte, error) {
@@ -164,3 +166,13 @@ func registration(buf []byte, prefix string, i int, service string) []byte {
 	buf = append(buf, `","Port":8080,"Tags":["v1"],"Meta":{"version":"1"}}`...)
 	return buf
 }
+
+// Metrics read from beacon's /metrics.
+const (
+	// commitCount counts bolt commits; each is one durable sync of the
+	// database (see README: a bbolt commit issues fdatasync twice, for
+	// the pages and then the meta page).
+	commitCount = "beacon_store_commit_duration_seconds_count"
+	heapInuse   = "go_memstats_heap_inuse_bytes"
+	rssMetric   = "process_resident_memory_bytes"
+)

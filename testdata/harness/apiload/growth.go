@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // flatTolerance is how far (as a fraction) any step's rate may fall below
@@ -17,8 +19,8 @@ type growthResult struct {
 	Services int
 	Clients  int
 	Res      loadResult
-	Mem      memory  // zero when the PID is unknown
-	Heap     float64 // go_memstats_heap_inuse_bytes, from /metrics
+	Mem      stats.Memory // zero when the PID is unknown
+	Heap     float64      // go_memstats_heap_inuse_bytes, from /metrics
 	Use      cpuUse
 }
 
@@ -104,7 +106,7 @@ func (b *bench) growth(ctx context.Context, s *server, tag string) (growthResult
 	// registration step by step.
 	cpuAt := make([]time.Duration, (cfg.instances+cfg.step-1)/cfg.step)
 	if s.PID != 0 {
-		l.onStep = func(k int) { cpuAt[k], _ = readCPU(s.PID) }
+		l.onStep = func(k int) { cpuAt[k], _ = stats.Host.CPU(s.PID) }
 	}
 	meter := startCPUMeter(s.PID)
 	res, err := runLoad(ctx, c, l)
@@ -112,7 +114,7 @@ func (b *bench) growth(ctx context.Context, s *server, tag string) (growthResult
 		return growthResult{}, fmt.Errorf("phase 2: %w", err)
 	}
 	if s.PID != 0 {
-		end, _ := readCPU(s.PID)
+		end, _ := stats.Host.CPU(s.PID)
 		stepCPU(res.Steps, meter.server, cpuAt, end)
 	}
 	g := growthResult{Target: cfg.instances, Services: cfg.growServices, Clients: cfg.growClients, Res: res, Use: meter.stop(res.Elapsed)}
@@ -124,7 +126,7 @@ func (b *bench) growth(ctx context.Context, s *server, tag string) (growthResult
 		return g, err
 	}
 	if s.PID != 0 {
-		if g.Mem, err = readMemory(s.PID); err != nil {
+		if g.Mem, err = stats.Host.Memory(s.PID); err != nil {
 			return g, err
 		}
 		b.logf("phase 2: %d instances: VmRSS %.1f MB (anon %.1f, file %.1f), Go heap in use %.1f MB",

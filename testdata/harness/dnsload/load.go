@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // row is one line of the table: a kind of query over one transport.
@@ -106,11 +108,12 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 	if h.cfg.PerfDir != "" && maxQPS == 0 {
 		profiled = h.profile(ctx, t, r)
 	}
-	cpu0, cerr := groupCPU(t.child.cmd.Process.Pid)
-	srv0, all0, derr := udpDrops(t.port)
+	pid := t.child.cmd.Process.Pid // also its process group (Setpgid)
+	cpu0, cerr := stats.Host.GroupCPU(pid)
+	srv0, all0, derr := stats.Host.UDPDrops(pid, t.port)
 	res, err := runDNSPerf(ctx, h.dnsperf, h.cfg.ClientCPU, h.cfg.Nice, a, out)
-	cpu1, cerr1 := groupCPU(t.child.cmd.Process.Pid)
-	srv1, all1, derr1 := udpDrops(t.port)
+	cpu1, cerr1 := stats.Host.GroupCPU(pid)
+	srv1, all1, derr1 := stats.Host.UDPDrops(pid, t.port)
 	stop()
 	if profiled != nil {
 		if perr := <-profiled; perr != nil {
@@ -128,7 +131,7 @@ func (h *harness) load(ctx context.Context, rep *report, t *target, r row, maxQP
 		return nil, err
 	}
 	res.ServerCPU = cpu1 - cpu0
-	res.ServerDrops, res.OtherDrops = srv1-srv0, (all1-all0)-(srv1-srv0)
+	res.ServerDrops, res.OtherDrops = int64(srv1-srv0), int64(all1-all0)-int64(srv1-srv0)
 	rep.sampled(t.name, s)
 	want := "NOERROR"
 	if r.Kind == kindNX {

@@ -6,8 +6,11 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // environment describes the machine and tools, for the table's caption.
@@ -19,27 +22,15 @@ type environment struct {
 // loadAverage is the 1-minute load average: other work on the machine
 // that competes with the servers and dnsperf.
 func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
+	la, err := stats.Host.LoadAverage()
 	if err != nil {
 		return "?"
 	}
-	f := strings.Fields(string(data))
-	if len(f) == 0 {
-		return "?"
-	}
-	return f[0]
+	return strconv.FormatFloat(la, 'f', 2, 64)
 }
 
 func probeEnvironment(dnsperf string) environment {
-	env := environment{CPU: "unknown CPU", Go: runtime.Version(), LoadBefore: loadAverage()}
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		for line := range strings.SplitSeq(string(data), "\n") {
-			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
-				env.CPU = strings.TrimSpace(v)
-				break
-			}
-		}
-	}
+	env := environment{CPU: stats.Host.CPUModel(), Go: runtime.Version(), LoadBefore: loadAverage()}
 	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		env.Kernel = "Linux " + strings.TrimSpace(string(data))
 	}

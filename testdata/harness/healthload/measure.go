@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // lateness records how late each run started: first runs of checks
@@ -86,30 +85,12 @@ func cpuSelf() float64 {
 	return tv(ru.Utime) + tv(ru.Stime)
 }
 
-// memory returns VmRSS and VmHWM (peak RSS) in bytes from
-// /proc/self/status.
+// memory returns this process's resident memory and its peak, in bytes,
+// or zeros when they cannot be read.
 func memory() (rss, peak int64) {
-	f, err := os.Open("/proc/self/status")
+	m, err := stats.Host.Memory(os.Getpid())
 	if err != nil {
 		return 0, 0
 	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = kb << 10
-		case "VmHWM":
-			peak = kb << 10
-		}
-	}
-	return rss, peak
+	return int64(m.RSS), int64(m.Peak)
 }

@@ -3,12 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"runtime"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // sampler keeps the largest and last figures of RSS and goroutines.
@@ -43,16 +44,13 @@ type report struct {
 	loadStart    string
 }
 
-// loadAverage returns the 1-minute load average from /proc/loadavg.
+// loadAverage returns the 1-minute load average.
 func loadAverage() string {
-	b, err := os.ReadFile("/proc/loadavg")
+	la, err := stats.Host.LoadAverage()
 	if err != nil {
 		return "unknown"
 	}
-	if f := strings.Fields(string(b)); len(f) > 0 {
-		return f[0]
-	}
-	return "unknown"
+	return strconv.FormatFloat(la, 'f', 2, 64)
 }
 
 // The health scheduler's performance targets (README "Performance").

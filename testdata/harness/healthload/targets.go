@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // targetHandler answers every health path 200 with a short body, as a
@@ -111,30 +112,10 @@ func startTargetProcess(ctx context.Context, n int) (*targetProcess, error) {
 	return p, nil
 }
 
-// cpuSeconds returns the child's user+system CPU time from /proc.
+// cpuSeconds returns the child's user+system CPU time.
 func (p *targetProcess) cpuSeconds() (float64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0, err
-	}
-	// Fields after the command name, which is in parentheses and may hold
-	// spaces: utime and stime are the 12th and 13th of them.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 13 {
-		return 0, errors.New("unexpected /proc stat format")
-	}
-	utime, err1 := strconv.ParseFloat(f[11], 64)
-	stime, err2 := strconv.ParseFloat(f[12], 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	const userHZ = 100 // /proc reports in USER_HZ ticks, 100 on Linux
-	return (utime + stime) / userHZ, nil
+	d, err := stats.Host.CPU(p.cmd.Process.Pid)
+	return d.Seconds(), err
 }
 
 // stop closes the child's stdin, which ends it, and kills it (by its own

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // apiTimeout bounds every API call; a write waits for an fsync, which a
@@ -201,5 +203,5 @@ func (c *apiClient) metric(ctx context.Context, name string) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	return parseMetric(b, name)
+	return stats.Metric(bytes.NewReader(b), name)
 }

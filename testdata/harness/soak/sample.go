@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/beacon-dns/beacon/testdata/harness/internal/stats"
 )
 
 // sample is the server's resource use at one moment; -1 means unknown
 // (no PID or data dir for a server started elsewhere).
 type sample struct {
-	RSS        int64         // bytes resident, from /proc/PID/status
-	FDs        int           // open file descriptors, from /proc/PID/fd
+	RSS        int64         // bytes resident (VmRSS)
+	FDs        int           // open file descriptors
 	Goroutines int           // go_goroutines from beacon's /metrics
 	StoreBytes int64         // size of beacon.db
 	CPU        time.Duration // user+system time used so far; -1 unknown
@@ -23,14 +24,14 @@ type sample struct {
 func takeSample(ctx context.Context, api *apiClient, pid int, dataDir string) sample {
 	s := sample{RSS: -1, FDs: -1, Goroutines: -1, StoreBytes: -1, CPU: -1, At: time.Now()}
 	if pid > 0 {
-		if cpu, err := readCPU(pid); err == nil {
+		if cpu, err := stats.Host.CPU(pid); err == nil {
 			s.CPU = cpu
 		}
-		if rss, err := readRSS(pid); err == nil {
-			s.RSS = rss
+		if m, err := stats.Host.Memory(pid); err == nil {
+			s.RSS = int64(m.RSS)
 		}
-		if fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid)); err == nil {
-			s.FDs = len(fds)
+		if fds, err := stats.Host.OpenFiles(pid); err == nil {
+			s.FDs = fds
 		}
 	}
 	if g, err := api.metric(ctx, "go_goroutines"); err == nil {
@@ -42,22 +43,4 @@ func takeSample(ctx context.Context, api *apiClient, pid int, dataDir string) sa
 		}
 	}
 	return s
-}
-
-// readCPU is utime+stime of /proc/PID/stat.
-func readCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStatCPU(b)
-}
-
-// readRSS is VmRSS of /proc/PID/status, in bytes.
-func readRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	return parseStatusRSS(b)
 }
