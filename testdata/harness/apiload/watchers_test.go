@@ -2,76 +2,39 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// blockingFake is a small registry with Consul blocking queries. Its
-// faults break the protocol the way a buggy server would.
-type blockingFake struct {
-	mu      sync.Mutex
-	index   uint64
-	changed chan struct{}
-	ids     []string
-	names   map[string]bool
-	fault   string // "", "no-block" (answers at once), "same-index"
+// faulty is the floor server, or the floor server with its blocking
+// queries broken the way a buggy server would break them: "no-block"
+// answers at once, "same-index" never moves its X-Consul-Index.
+func faulty(fault string) http.Handler {
+	f := newFloor()
+	switch fault {
+	case "no-block":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			q.Del("index")
+			r.URL.RawQuery = q.Encode()
+			f.ServeHTTP(w, r)
+		})
+	case "same-index":
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.ServeHTTP(sameIndex{w}, r) })
+	}
+	return f
 }
 
-func newBlockingFake(fault string) *blockingFake {
-	return &blockingFake{index: 5, changed: make(chan struct{}), names: map[string]bool{}, fault: fault}
-}
+// sameIndex answers every request with the floor server's first index.
+type sameIndex struct{ http.ResponseWriter }
 
-func (f *blockingFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPut {
-		var body struct{ ID, Name string }
-		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		f.mu.Lock()
-		f.ids = append(f.ids, body.ID)
-		f.names[body.Name] = true
-		f.index++
-		close(f.changed)
-		f.changed = make(chan struct{})
-		f.mu.Unlock()
-		return
-	}
-	f.mu.Lock()
-	index, changed := f.index, f.changed
-	f.mu.Unlock()
-	if v := r.URL.Query().Get("index"); v != "" && f.fault != "no-block" {
-		if n, _ := strconv.ParseUint(v, 10, 64); n >= index {
-			select {
-			case <-changed:
-			case <-r.Context().Done():
-				return
-			}
-		}
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	idx := f.index
-	if f.fault == "same-index" {
-		idx = 5
-	}
-	w.Header().Set("X-Consul-Index", strconv.FormatUint(idx, 10))
-	if strings.HasPrefix(r.URL.Path, "/v1/catalog/services") {
-		_ = json.NewEncoder(w).Encode(f.names)
-		return
-	}
-	var out []map[string]map[string]string
-	for _, id := range f.ids {
-		out = append(out, map[string]map[string]string{"Service": {"ID": id}})
-	}
-	_ = json.NewEncoder(w).Encode(out)
+func (s sameIndex) Write(b []byte) (int, error) {
+	s.Header().Set("X-Consul-Index", "1")
+	return s.ResponseWriter.Write(b)
 }
 
 func TestWatchRound(t *testing.T) {
@@ -86,7 +49,7 @@ func TestWatchRound(t *testing.T) {
 	for _, tt := range tests {
 		for _, kind := range []watchKind{watchHealth, watchCatalog} {
 			t.Run(fmt.Sprintf("%s/%d", tt.fault, kind), func(t *testing.T) {
-				srv := httptest.NewServer(newBlockingFake(tt.fault))
+				srv := httptest.NewServer(faulty(tt.fault))
 				defer srv.Close()
 				c := newClient(strings.TrimPrefix(srv.URL, "http://"), 40)
 				defer c.close()
