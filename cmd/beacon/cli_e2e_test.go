@@ -41,6 +41,7 @@ func eventually(t *testing.T, limit time.Duration, f func() string) {
 }
 
 func TestCLIBinary(t *testing.T) {
+	t.Parallel()
 	p := startBeacon(t, t.TempDir(), testkit.Options{})
 
 	out, _ := p.cli(t, 0, nil, "register", "-name", "job", "-id", "job-1", "-address", "10.0.0.8", "-port", "9000",
@@ -126,6 +127,7 @@ func TestCLIBinary(t *testing.T) {
 }
 
 func TestCLIBinaryHTTPCheck(t *testing.T) {
+	t.Parallel()
 	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	// beacon's own /healthz is a target that answers 200.
 	p.cli(t, 0, nil, "register", "-name", "self", "-address", "127.0.0.1", "-http", p.URL+"/healthz", "-interval", "1s")
@@ -139,6 +141,7 @@ func TestCLIBinaryHTTPCheck(t *testing.T) {
 }
 
 func TestCLIBinaryToken(t *testing.T) {
+	t.Parallel()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -155,6 +158,7 @@ func TestCLIBinaryToken(t *testing.T) {
 }
 
 func TestCLIBinaryTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cert, key := writeTestCert(t, dir)
 	p := startBeacon(t, t.TempDir(), testkit.Options{Args: []string{"-tls-cert", cert, "-tls-key", key}, CAFile: cert})

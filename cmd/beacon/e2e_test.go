@@ -76,6 +76,7 @@ func checkWeb(t *testing.T, p *proc) {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
 	p := startBeacon(t, dir, testkit.Options{})
 	for _, want := range []string{"dns listening", "udp=" + p.DNSAddr, "tcp=" + p.DNSAddr, "http listening", "addr=" + p.HTTPAddr} {
@@ -120,6 +121,7 @@ func TestEndToEnd(t *testing.T) {
 
 // A blocking query must not hold the shutdown for its whole wait.
 func TestShutdownCancelsBlockingQuery(t *testing.T) {
+	t.Parallel()
 	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	p.mustDo(t, "PUT", "/v1/agent/service/register", walkThrough)
 	resp, err := p.do(context.Background(), "GET", "/v1/catalog/services", "")
@@ -154,6 +156,7 @@ func TestShutdownCancelsBlockingQuery(t *testing.T) {
 }
 
 func TestServeUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		env  []string
@@ -174,6 +177,7 @@ func TestServeUsageErrorsExit2(t *testing.T) {
 }
 
 func TestServeBindFailureExits(t *testing.T) {
+	t.Parallel()
 	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	// Another beacon on another data dir but the same DNS address.
 	code, _, stderr := runBinary(t, nil, "serve", "-data-dir", t.TempDir(), "-dns-addr", p.DNSAddr, "-http-addr", "127.0.0.1:0")
@@ -183,6 +187,7 @@ func TestServeBindFailureExits(t *testing.T) {
 }
 
 func TestVersionBinary(t *testing.T) {
+	t.Parallel()
 	code, stdout, _ := runBinary(t, nil, "version")
 	if code != 0 || !strings.HasPrefix(stdout, "beacon "+testkit.Version+" go1.") {
 		t.Fatalf("exit %d, stdout %q", code, stdout)

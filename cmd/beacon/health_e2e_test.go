@@ -92,6 +92,7 @@ func (v view) agrees() error {
 // change in DNS within interval + timeout + 1 s, with the API agreeing
 // with DNS at every poll.
 func TestHealthDrivesDNS(t *testing.T) {
+	t.Parallel()
 	var code atomic.Int32
 	code.Store(200)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

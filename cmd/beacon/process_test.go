@@ -15,6 +15,9 @@ import (
 	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
+// TestMain removes the binaries the tests built. The end-to-end tests run
+// in parallel: most of their time is the binary waiting on something (a
+// check interval, the data dir lock's timeout, a shutdown), which overlaps.
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // proc is a running `beacon serve` of one test, with the requests the

@@ -69,6 +69,7 @@ var curlData = regexp.MustCompile(`--data '([^']*)'`)
 // binary: its registration must be the shared fixture, and every dig in it
 // must print the records the README shows.
 func TestReadmeWalkThrough(t *testing.T) {
+	t.Parallel()
 	steps := readTranscript(t, "## Walk-through")
 	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "register-web.json"))
 	if err != nil {
@@ -156,6 +157,7 @@ func TestCorefileExample(t *testing.T) {
 // (.ci/run installs it; see testkit.Tool) in front of the real binary, with
 // only the ports changed, and resolves through it.
 func TestCorefileWithCoreDNS(t *testing.T) {
+	t.Parallel()
 	coredns := testkit.Tool(t, "coredns")
 	b, err := os.ReadFile(filepath.Join("..", "..", "Corefile.example"))
 	if err != nil {
