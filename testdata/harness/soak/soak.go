@@ -142,9 +142,10 @@ func runSoak(ctx context.Context, cfg config, log io.Writer) (*report, error) {
 		rep.APIErrorSamples = append(rep.APIErrorSamples, "reading the catalog at the end: "+err.Error())
 	}
 
-	// Let the connections of the load close before the idle sample.
+	// Let the connections of the load close before the idle sample; a
+	// second is plenty, and a short run gets a quarter of its length.
 	api.close()
-	sleepUntil(ctx, time.Now().Add(time.Second))
+	sleepUntil(ctx, time.Now().Add(min(time.Second, cfg.Duration/4)))
 	rep.After = takeSample(ctx, api, t.pid, t.dataDir)
 	if t.proc == nil {
 		// A beacon that goes on running is left as it was found.

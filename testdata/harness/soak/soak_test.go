@@ -9,11 +9,11 @@ import (
 	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
-// TestSoakShortRun runs the soak command's load for a few seconds against
-// a beacon it starts, and checks that it counted real work and found
-// nothing wrong.
+// TestSoakShortRun runs the soak command's load for two seconds against a
+// beacon it starts, and checks that it counted real work and found nothing
+// wrong; the real soak runs for minutes (README, "Soak").
 func TestSoakShortRun(t *testing.T) {
-	cfg, err := parseFlags([]string{"-duration", "4s", "-warmup", "1s", "-beacon", testkit.PlainBinary(t),
+	cfg, err := parseFlags([]string{"-duration", "2s", "-warmup", "500ms", "-beacon", testkit.PlainBinary(t),
 		"-dns-qps", "400", "-churn-rate", "50", "-churn-live", "40", "-flap-every", "1s"}, &bytes.Buffer{})
 	if err != nil {
 		t.Fatal(err)
@@ -29,21 +29,21 @@ func TestSoakShortRun(t *testing.T) {
 	if p := rep.problems(); len(p) > 0 {
 		t.Errorf("soak found problems: %s", strings.Join(p, "; "))
 	}
-	if rep.Answered < 500 {
-		t.Errorf("only %d DNS queries answered in 4s at 400/s", rep.Answered)
+	if rep.Answered < 250 {
+		t.Errorf("only %d DNS queries answered in 2s at 400/s", rep.Answered)
 	}
-	if rep.Registered < 100 || rep.Deregistered < 50 {
-		t.Errorf("churn did %d registrations and %d deregistrations in 4s at 50/s", rep.Registered, rep.Deregistered)
+	if rep.Registered < 50 || rep.Deregistered < 20 {
+		t.Errorf("churn did %d registrations and %d deregistrations in 2s at 50/s", rep.Registered, rep.Deregistered)
 	}
-	if rep.Flips < 8 {
-		t.Errorf("backends flipped %d times in 4s at one flip per 250ms", rep.Flips)
+	if rep.Flips < 4 {
+		t.Errorf("backends flipped %d times in 2s at one flip per 250ms", rep.Flips)
 	}
 	for name, s := range map[string]sample{"before": rep.Before, "warm": rep.Warm, "end": rep.End, "after": rep.After} {
 		if s.RSS <= 0 || s.Goroutines <= 0 || s.FDs <= 0 || s.StoreBytes <= 0 {
 			t.Errorf("%s sample incomplete: %+v", name, s)
 		}
 	}
-	if !strings.HasPrefix(out.String(), "beacon soak: 4s") || !strings.HasSuffix(out.String(), "PASS\n") {
+	if !strings.HasPrefix(out.String(), "beacon soak: 2s") || !strings.HasSuffix(out.String(), "PASS\n") {
 		t.Errorf("report does not start with the run and end with its verdict:\n%s", out.String())
 	}
 }
