@@ -10,13 +10,23 @@ import (
 	"testing"
 )
 
-// TestPresubmit holds the whole tree, the harness module under
-// testdata/harness included, to the house rules that a formatter does
+// TestPresubmit holds the whole tree, the modules under testdata
+// included, to the house rules that a formatter does
 // not: file names without hyphens, and imports in groups (standard library
 // first, then third-party and beacon's own, never mixed in one group).
 func TestPresubmit(t *testing.T) {
 	top := filepath.Join("..", "..")
-	for _, root := range []string{top, filepath.Join(top, "testdata", "harness")} {
+	// The modules under testdata (the harnesses, the CoreDNS build) are
+	// code too.
+	nested, err := filepath.Glob(filepath.Join(top, "testdata", "*", "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := []string{top}
+	for _, m := range nested {
+		roots = append(roots, filepath.Dir(m))
+	}
+	for _, root := range roots {
 		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
