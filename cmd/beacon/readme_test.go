@@ -207,3 +207,37 @@ func TestCorefileWithCoreDNS(t *testing.T) {
 		}
 	}
 }
+
+// TestReadmeTestCommandIsCI: the test command README.md gives under
+// "Set up" is the one .ci/run runs, so a user running it tests what CI
+// tests.
+func TestReadmeTestCommandIsCI(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, setUp, _ := strings.Cut(string(readme), "\n## Set up\n")
+	setUp, _, _ = strings.Cut(setUp, "\n## ")
+	var command string
+	for line := range strings.SplitSeq(setUp, "\n") {
+		if strings.HasPrefix(line, "go test ") {
+			command, _, _ = strings.Cut(line, "#")
+			command = strings.TrimSpace(command)
+		}
+	}
+	if command == "" {
+		t.Fatal(`README.md has no "go test" line under "Set up"`)
+	}
+	ci, err := os.ReadFile(filepath.Join("..", "..", ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\nreadme_test='"+command+"'\n") {
+		t.Errorf(".ci/run does not run the README's test command %q as its readme_test", command)
+	}
+	for _, want := range []string{"./...", "testdata/harness"} {
+		if !strings.Contains(command, want) {
+			t.Errorf("the README's test command %q does not cover %s", command, want)
+		}
+	}
+}
