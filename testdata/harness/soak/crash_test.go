@@ -26,6 +26,7 @@ const (
 // rounds are changed and removed in later ones, so records loaded from
 // disk are exercised too.
 func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
 	l := newLedger()
@@ -71,6 +72,7 @@ func TestSIGKILLLosesNothingAcknowledged(t *testing.T) {
 // it must exit 0, and everything it acknowledged must be there after a
 // restart.
 func TestSIGTERMUnderLoad(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	dir := t.TempDir()
 	p := serve(t, dir)

@@ -17,6 +17,7 @@ import (
 // keep serving, and the catalog must hold exactly the acknowledged
 // writes, before and after a restart.
 func TestDiskFull(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	dir := mountTmpfs(t, "1m")
 	p := serve(t, dir)

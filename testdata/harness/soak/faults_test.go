@@ -25,6 +25,7 @@ const refuseTimeout = 10 * time.Second
 // never with a panic trace. (A data dir locked by a running beacon is
 // covered by cmd/beacon's TestEndToEnd.)
 func TestBadDataDirRefused(t *testing.T) {
+	t.Parallel()
 	good := populatedDB(t)
 	tests := []struct {
 		name    string

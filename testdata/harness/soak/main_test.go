@@ -7,6 +7,10 @@ import (
 	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
+// TestMain removes the binary the tests built. The tests that run beacon
+// run in parallel, each on its own data dir and ports: their load is
+// bounded and light next to what the two CPUs give, so they share them
+// without changing what each checks.
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 // serve starts beacon on dataDir for the test with extra flags and waits

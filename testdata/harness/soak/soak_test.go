@@ -13,6 +13,7 @@ import (
 // beacon it starts, and checks that it counted real work and found nothing
 // wrong; the real soak runs for minutes (README, "Soak").
 func TestSoakShortRun(t *testing.T) {
+	t.Parallel()
 	cfg, err := parseFlags([]string{"-duration", "2s", "-warmup", "500ms", "-beacon", testkit.PlainBinary(t),
 		"-dns-qps", "400", "-churn-rate", "50", "-churn-live", "40", "-flap-every", "1s"}, &bytes.Buffer{})
 	if err != nil {
