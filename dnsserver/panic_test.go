@@ -200,4 +200,3 @@ func TestPanicThresholdValidated(t *testing.T) {
 		t.Errorf("PanicThreshold 0.25: %v", err)
 	}
 }
-
