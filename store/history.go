@@ -15,8 +15,8 @@ import (
 // History retention. Each instance keeps its last HistoryLen health
 // transitions. They outlive the instance, so that an operator can read
 // why one vanished, but not forever: the history of a deregistered
-// instance is removed once more than HistoryGoneMax instances were
-// deregistered after it, or HistoryGoneAge after its deregistration
+// instance is removed once HistoryGoneMax instances were deregistered
+// after it, or HistoryGoneAge after its deregistration
 // (looked at whenever an instance is deregistered). Registering the ID
 // again continues its history.
 const (
