@@ -24,27 +24,28 @@ func (s *Store) do(durable bool, op func(*txn) error) error {
 // run is the committer: the one goroutine that changes the registry.
 func (s *Store) run() {
 	defer close(s.stopped)
-	flush := time.NewTimer(time.Hour)
-	flush.Stop()
-	armed := false
-	reap := time.NewTicker(250 * time.Millisecond)
-	defer reap.Stop()
+	var flush, reap alarm
+	defer flush.clear()
+	defer reap.clear()
 	for {
+		if len(s.lazy) > 0 && !flush.armed() {
+			flush.set(s.opts.Clock, s.opts.Clock.Now().Add(s.opts.FlushInterval))
+		}
+		if !s.reapAt.IsZero() && (!reap.armed() || !reap.at.Equal(s.reapAt)) {
+			reap.set(s.opts.Clock, s.reapAt)
+		}
 		select {
 		case r := <-s.reqs:
 			s.apply(s.gather(r))
-		case <-flush.C:
-			armed = false
+		case <-flush.c:
+			flush.clear()
 			s.flushLazy()
-		case <-reap.C:
+		case <-reap.c:
+			reap.clear()
 			s.reap()
 		case <-s.quit:
 			s.flushLazy()
 			return
-		}
-		if len(s.lazy) > 0 && !armed {
-			flush.Reset(s.opts.FlushInterval)
-			armed = true
 		}
 	}
 }
@@ -74,7 +75,7 @@ func (s *Store) apply(batch []*request) {
 			close(r.done)
 		}
 	}()
-	t := newTxn(s.snap.Load(), s.opts.Now())
+	t := newTxn(s.snap.Load(), s.opts.Clock.Now())
 	durable := false
 	for _, r := range batch {
 		if err := runOp(r.op, t); err != nil {

@@ -1,11 +1,21 @@
 package store
 
+import "time"
+
+// reapRetry is how soon the reaper tries again when removing a due
+// instance failed.
+const reapRetry = time.Second
+
 // track notes the checks of in that may deregister it when critical too
-// long (DeregisterCriticalServiceAfter).
+// long (DeregisterCriticalServiceAfter), and brings the reaper's next
+// wake-up forward to the earliest of their deadlines.
 func (s *Store) track(in *Instance) {
 	for _, c := range in.Checks {
 		if c.DeregisterCriticalServiceAfter > 0 && c.Status == Critical {
 			s.reapable[c.ID] = struct{}{}
+			if at := s.reapDeadline(c); s.reapAt.IsZero() || at.Before(s.reapAt) {
+				s.reapAt = at
+			}
 		}
 	}
 }
@@ -16,16 +26,19 @@ func (s *Store) untrack(in *Instance) {
 	}
 }
 
+// reapDeadline is when a critical check deregisters its instance.
+func (s *Store) reapDeadline(c *Check) time.Time {
+	return c.StatusSince.Add(c.DeregisterCriticalServiceAfter)
+}
+
 // reap deregisters, durably, every instance with a check that has been
-// critical for its DeregisterCriticalServiceAfter. It runs on the
-// committer's ticker, so removal comes within a quarter second of the
-// deadline.
+// critical for its DeregisterCriticalServiceAfter, and sets the next
+// wake-up to the earliest deadline still ahead. It runs on the
+// committer's alarm, at the deadline itself.
 func (s *Store) reap() {
-	if len(s.reapable) == 0 {
-		return
-	}
 	snap := s.snap.Load()
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
+	var next time.Time
 	due := map[string]bool{}
 	for id := range s.reapable {
 		c, in := snap.Check(id)
@@ -33,10 +46,16 @@ func (s *Store) reap() {
 			delete(s.reapable, id)
 			continue
 		}
-		if now.Sub(c.StatusSince) >= c.DeregisterCriticalServiceAfter {
+		at := s.reapDeadline(c)
+		if !now.Before(at) {
 			due[in.ID] = true
+			at = now.Add(reapRetry)
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
 		}
 	}
+	s.reapAt = next
 	var batch []*request
 	for id := range due {
 		s.opts.Logger.Info("deregistering instance critical for too long", "id", id)

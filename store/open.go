@@ -96,7 +96,7 @@ func (s *Store) load() (err error) {
 			err = fmt.Errorf("load %s: %w (%v)", s.path, ErrCorrupt, p)
 		}
 	}()
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	var ins []*Instance
 	node := Node{Name: s.opts.NodeName, Datacenter: s.opts.Datacenter, Address: s.opts.Advertise}
 	var index uint64

@@ -29,7 +29,12 @@ type Options struct {
 	// FlushInterval bounds how long a status change waits to reach disk;
 	// default 1s.
 	FlushInterval time.Duration
-	// Now returns the time; default time.Now. Tests inject their own.
+	// Clock reads the time and runs the store's timers (the flush of
+	// status changes, the expiry of instances critical too long); default
+	// the system clock. Tests inject a fake one.
+	Clock Clock
+	// Now, when Clock is nil, replaces the system clock's reading of the
+	// time while its timers keep real time; default time.Now.
 	Now func() time.Time
 	// Logger receives the store's logs; default slog.Default().
 	Logger *slog.Logger
@@ -62,6 +67,9 @@ func (o *Options) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Clock == nil {
+		o.Clock = systemClock{now: o.Now}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -93,6 +101,8 @@ type Store struct {
 	ceiling  uint64
 	lazy     map[string]struct{}
 	reapable map[string]struct{}
+	// reapAt is when the reaper should next look; zero for never.
+	reapAt time.Time
 }
 
 type request struct {

@@ -10,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
+
 	bolt "go.etcd.io/bbolt"
 )
 
 func TestPersistAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, nil)
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
 	mustRegister(t, s, Registration{ID: "web1", Name: "web", Address: "10.0.0.5", Port: 8080, Tags: []string{"v1"},
 		Meta: map[string]string{"k": "v"}, Weights: &Weights{Passing: 5, Warning: 2},
 		Checks: []CheckSpec{{TTL: time.Minute, Status: Passing}, {ID: "h", HTTP: "http://10.0.0.5/", Interval: 2 * time.Second}}})
@@ -30,7 +33,8 @@ func TestPersistAcrossReopen(t *testing.T) {
 	nodeID := s.Snapshot().Node().ID
 	closeChecked(t, s)
 
-	s2 := openTest(t, dir, nil)
+	clk.Advance(time.Hour)
+	s2 := openTest(t, dir, clk)
 	snap := s2.Snapshot()
 	if snap.Index() <= idx {
 		t.Errorf("index after reopen %d, want > %d", snap.Index(), idx)
@@ -56,7 +60,7 @@ func TestPersistAcrossReopen(t *testing.T) {
 		t.Errorf("health %s, want warning", in.Health)
 	}
 	ttl, _ := snap.Check("service:web1:1")
-	if ttl == nil || time.Since(ttl.Heartbeat) > time.Minute {
+	if ttl == nil || !ttl.Heartbeat.Equal(clk.Now()) {
 		t.Errorf("TTL check did not get a fresh heartbeat: %+v", ttl)
 	}
 	if svc := snap.Service("web"); svc == nil || len(svc.Instances) != 1 {
@@ -227,15 +231,31 @@ func TestDamagedDatabase(t *testing.T) {
 
 func TestStatusFlushedWithoutClose(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, nil)
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
 	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute}}})
 	if err := s.UpdateTTL("service:w", Warning, "flushed"); err != nil {
 		t.Fatal(err)
 	}
-	// The flush interval in tests is 50ms; the bound on disk is one interval.
-	time.Sleep(300 * time.Millisecond)
+	onDisk := func(tx *bolt.Tx) bool {
+		in, err := decodeInstance(tx.Bucket(bucketInstances).Get([]byte("w")), clk.Now())
+		return err == nil && in.Checks[0].Status == Warning
+	}
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no flush timer armed for a status change")
+	}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if onDisk(tx) {
+			t.Error("status change on disk before the flush timer fired")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	waitDisk(t, s, "the status change on disk one flush interval later", onDisk)
 	crash(s)
-	c, _ := openTest(t, dir, nil).Snapshot().Check("service:w")
+	c, _ := openTest(t, dir, clk).Snapshot().Check("service:w")
 	if c == nil || c.Status != Warning || c.Output != "flushed" {
 		t.Fatalf("status change not on disk after the flush interval: %+v", c)
 	}

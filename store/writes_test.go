@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 func TestCheckLifecycle(t *testing.T) {
@@ -120,33 +122,30 @@ func TestRenameMovesInstance(t *testing.T) {
 }
 
 func TestReapCriticalInstances(t *testing.T) {
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "doomed", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, DeregisterCriticalServiceAfter: 10 * time.Second}}})
 	mustRegister(t, s, Registration{ID: "healthy", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, Status: Passing, DeregisterCriticalServiceAfter: 10 * time.Second}}})
-	clk.Add(9 * time.Second)
-	time.Sleep(400 * time.Millisecond)
-	if s.Snapshot().Instance("doomed") == nil {
-		t.Fatal("reaped before its time")
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("the reaper armed no timer for a critical instance")
 	}
-	clk.Add(2 * time.Second)
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Snapshot().Instance("doomed") != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("critical instance not reaped within a second of its deadline")
-		}
-		time.Sleep(20 * time.Millisecond)
+	clk.Advance(10*time.Second - time.Nanosecond)
+	if s.Snapshot().Instance("doomed") == nil || clk.Pending() != 1 {
+		t.Fatalf("reaper woke before the deadline (instance present: %v, timers pending: %d)",
+			s.Snapshot().Instance("doomed") != nil, clk.Pending())
 	}
+	clk.Advance(time.Nanosecond)
+	waitSnapshot(t, s, "the critical instance reaped at its deadline", func(snap *Snapshot) bool { return snap.Instance("doomed") == nil })
 	if s.Snapshot().Instance("healthy") == nil {
 		t.Error("passing instance was reaped")
 	}
 }
 
 func TestExpireTTL(t *testing.T) {
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: 10 * time.Second, Status: Passing}}})
-	clk.Add(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	if err := s.ExpireTTL("service:w"); err != nil {
 		t.Fatal(err)
 	}
@@ -156,12 +155,12 @@ func TestExpireTTL(t *testing.T) {
 	if err := s.UpdateTTL("service:w", Passing, ""); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(9 * time.Second)
+	clk.Advance(9 * time.Second)
 	s.ExpireTTL("service:w")
 	if c, _ := s.Snapshot().Check("service:w"); c.Status != Passing {
 		t.Fatal("a heartbeat did not extend the TTL")
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	s.ExpireTTL("service:w")
 	c, _ := s.Snapshot().Check("service:w")
 	if c.Status != Critical || c.Output == "" {
