@@ -38,8 +38,6 @@ func storeError(err error) error {
 		return errorf(http.StatusBadRequest, "%s", err)
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "%s", err)
-	case errors.Is(err, store.ErrConflict):
-		return errorf(http.StatusConflict, "%s", err)
 	case errors.Is(err, store.ErrClosed):
 		return errorf(http.StatusServiceUnavailable, "%s", err)
 	}

@@ -18,9 +18,6 @@ var (
 	ErrCorrupt = errors.New("not a readable beacon database")
 	// ErrInvalid is wrapped by every *ValidationError.
 	ErrInvalid = errors.New("invalid input")
-	// ErrConflict reports a write that contradicts the registry, such as a
-	// check ID already used by another instance.
-	ErrConflict = errors.New("conflict")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

@@ -106,3 +106,5 @@ func waitDisk(t *testing.T, s *Store, what string, cond func(tx *bolt.Tx) bool) 
 		time.Sleep(time.Millisecond)
 	}
 }
+
+var _ Clock = (*testkit.Clock)(nil)
