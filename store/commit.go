@@ -44,7 +44,7 @@ func (s *Store) run() {
 			reap.clear()
 			s.reap()
 		case <-s.quit:
-			s.flushLazy()
+			s.shutdown()
 			return
 		}
 	}
@@ -192,6 +192,25 @@ func (s *Store) flushLazy() {
 		return
 	}
 	clear(s.lazy)
+}
+
+// shutdown writes the status changes waiting for a flush and the exact
+// change index in place of the ceiling, so that a clean restart continues
+// from the index it stopped at.
+func (s *Store) shutdown() {
+	snap := s.snap.Load()
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := writeInstances(tx, s.lazy, snap.Instance); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketMeta).Put(keyIndex, u64(snap.index))
+	})
+	if err != nil {
+		s.opts.Logger.Error("writing the last status changes and the index failed", "path", s.path, "err", err)
+		return
+	}
+	clear(s.lazy)
+	s.ceiling = snap.index
 }
 
 // publish makes the txn's snapshot current, wakes whoever waits on what

@@ -85,8 +85,10 @@ func checkSize(db *bolt.DB, path string) error {
 }
 
 // load reads everything into the first snapshot. The first index is one
-// past the persisted ceiling, so no index is ever handed out twice, even
-// after a crash lost status changes not yet flushed.
+// past the persisted one: after a clean Close that is the exact last
+// index, after a crash the ceiling that every index handed out stayed
+// below. No index above it is handed out before a commit raises the
+// ceiling (see commit), so none is ever handed out twice.
 func (s *Store) load() (err error) {
 	// A damaged page can make bbolt read outside the mapping; as a panic
 	// that becomes the ErrCorrupt below rather than a crash.
@@ -100,30 +102,22 @@ func (s *Store) load() (err error) {
 	var ins []*Instance
 	node := Node{Name: s.opts.NodeName, Datacenter: s.opts.Datacenter, Address: s.opts.Advertise}
 	var index uint64
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		ins, index, node.ID = nil, 0, ""
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
-			return err
+	fresh := false
+	err = s.db.View(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		if meta == nil {
+			fresh = true
+			return nil
 		}
 		if v := meta.Get(keySchema); v != nil && readU64(v) > SchemaVersion {
 			return fmt.Errorf("%s has schema version %d, but this beacon reads only up to %d: %w; run a newer beacon",
 				s.path, readU64(v), SchemaVersion, ErrSchemaNewer)
 		}
-		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
-			return err
-		}
-		index = readU64(meta.Get(keyIndex)) + 1
-		s.ceiling = index + ceilingStep
-		if err := meta.Put(keyIndex, u64(s.ceiling)); err != nil {
-			return err
-		}
-		if node.ID, err = nodeID(meta); err != nil {
-			return err
-		}
-		b, err := tx.CreateBucketIfNotExists(bucketInstances)
-		if err != nil {
-			return err
+		index = readU64(meta.Get(keyIndex))
+		node.ID = string(meta.Get(keyNodeID))
+		b := tx.Bucket(bucketInstances)
+		if b == nil {
+			return fmt.Errorf("%s: %w: the instances bucket is missing; move it away to start empty", s.path, ErrCorrupt)
 		}
 		return b.ForEach(func(k, v []byte) error {
 			in, err := decodeInstance(v, now)
@@ -137,8 +131,34 @@ func (s *Store) load() (err error) {
 	if err != nil {
 		return err
 	}
-	s.snap.Store(s.initial(node, index, now, ins))
+	if fresh || node.ID == "" {
+		if node.ID, err = s.initDB(); err != nil {
+			return fmt.Errorf("initialise %s: %w", s.path, err)
+		}
+	}
+	s.ceiling = index
+	s.snap.Store(s.initial(node, index+1, now, ins))
 	return nil
+}
+
+// initDB creates the buckets, the schema version and the node ID of a
+// new database, and returns the node ID.
+func (s *Store) initDB() (id string, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketInstances); err != nil {
+			return err
+		}
+		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
+		id, err = nodeID(meta)
+		return err
+	})
+	return id, err
 }
 
 func nodeID(meta *bolt.Bucket) (string, error) {

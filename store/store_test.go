@@ -94,6 +94,38 @@ func TestIndexMonotonicAcrossReopen(t *testing.T) {
 	}
 }
 
+// TestCleanRestartKeepsIndex checks that a clean restart moves the
+// change index by one, while after a crash it may jump (to the persisted
+// ceiling) but never goes back.
+func TestCleanRestartKeepsIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute}}})
+	idx := s.Snapshot().Index()
+	for round := 0; round < 3; round++ {
+		closeChecked(t, s)
+		s = openTest(t, dir, nil)
+		if got := s.Snapshot().Index(); got != idx+1 {
+			t.Fatalf("clean restart %d: index %d → %d, want %d", round, idx, got, idx+1)
+		}
+		idx = s.Snapshot().Index()
+	}
+	if err := s.UpdateTTL("service:w", Passing, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	idx = s.Snapshot().Index()
+	crash(s)
+	s = openTest(t, dir, nil)
+	if got := s.Snapshot().Index(); got <= idx {
+		t.Fatalf("restart after a crash: index %d → %d, want more", idx, got)
+	}
+	idx = s.Snapshot().Index()
+	closeChecked(t, s)
+	if got := openTest(t, dir, nil).Snapshot().Index(); got != idx+1 {
+		t.Fatalf("clean restart after a crash: index %d → %d, want %d", idx, got, idx+1)
+	}
+}
+
 func TestConcurrentWrites(t *testing.T) {
 	dir := t.TempDir()
 	s := openTest(t, dir, nil)
