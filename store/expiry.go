@@ -26,9 +26,16 @@ func (s *Store) untrack(in *Instance) {
 	}
 }
 
-// reapDeadline is when a critical check deregisters its instance.
+// reapDeadline is when a critical check deregisters its instance. As in
+// Consul, critical time counts from this start at the earliest: beacon's
+// own downtime is not the instance's, and its client had no beacon to
+// report to meanwhile.
 func (s *Store) reapDeadline(c *Check) time.Time {
-	return c.StatusSince.Add(c.DeregisterCriticalServiceAfter)
+	since := c.StatusSince
+	if since.Before(s.started) {
+		since = s.started
+	}
+	return since.Add(c.DeregisterCriticalServiceAfter)
 }
 
 // reap deregisters, durably, every instance with a check that has been

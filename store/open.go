@@ -30,6 +30,7 @@ func Open(opts Options) (*Store, error) {
 		reqs: make(chan *request), quit: make(chan struct{}), stopped: make(chan struct{}),
 		subs: map[*Subscription]struct{}{}, lazy: map[string]struct{}{}, reapable: map[string]struct{}{},
 		metrics: newMetrics(opts.Registerer),
+		started: opts.Clock.Now(),
 	}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -98,7 +99,7 @@ func (s *Store) load() (err error) {
 			err = fmt.Errorf("load %s: %w (%v)", s.path, ErrCorrupt, p)
 		}
 	}()
-	now := s.opts.Clock.Now()
+	now := s.started
 	var ins []*Instance
 	node := Node{Name: s.opts.NodeName, Datacenter: s.opts.Datacenter, Address: s.opts.Advertise}
 	var index uint64

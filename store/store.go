@@ -103,6 +103,8 @@ type Store struct {
 	reapable map[string]struct{}
 	// reapAt is when the reaper should next look; zero for never.
 	reapAt time.Time
+	// started is when Open began; critical time counts from it.
+	started time.Time
 }
 
 type request struct {

@@ -141,6 +141,39 @@ func TestReapCriticalInstances(t *testing.T) {
 	}
 }
 
+// TestReapCountsFromStart checks that beacon's own downtime does not count
+// towards DeregisterCriticalServiceAfter: an instance critical when beacon
+// stopped is reaped its full DeregisterCriticalServiceAfter after the next
+// start, as Consul does, and not at once.
+func TestReapCountsFromStart(t *testing.T) {
+	dir := t.TempDir()
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
+	mustRegister(t, s, Registration{ID: "doomed", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, DeregisterCriticalServiceAfter: 10 * time.Second}}})
+	clk.Advance(8 * time.Second)
+	closeChecked(t, s)
+	clk.Advance(time.Hour) // beacon is down for an hour
+
+	s = openTest(t, dir, clk)
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no reaper timer armed after the restart")
+	}
+	if s.Snapshot().Instance("doomed") == nil {
+		t.Fatal("instance reaped at start, counting beacon's downtime as critical time")
+	}
+	clk.Advance(10*time.Second - time.Nanosecond)
+	if s.Snapshot().Instance("doomed") == nil || clk.Pending() != 1 {
+		t.Fatal("instance reaped before a full DeregisterCriticalServiceAfter after the start")
+	}
+	clk.Advance(time.Nanosecond)
+	waitSnapshot(t, s, "the instance reaped a full DeregisterCriticalServiceAfter after the start",
+		func(snap *Snapshot) bool { return snap.Instance("doomed") == nil })
+	closeChecked(t, s)
+	if openTest(t, dir, clk).Snapshot().Instance("doomed") != nil {
+		t.Error("the reaped instance came back after a restart")
+	}
+}
+
 func TestExpireTTL(t *testing.T) {
 	clk := testkit.NewClock()
 	s := openTest(t, "", clk)
