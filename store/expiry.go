@@ -43,6 +43,10 @@ func (s *Store) reapDeadline(c *Check) time.Time {
 // wake-up to the earliest deadline still ahead. It runs on the
 // committer's alarm, at the deadline itself.
 func (s *Store) reap() {
+	if s.stoppedErr() != nil {
+		s.reapAt = time.Time{}
+		return
+	}
 	snap := s.snap.Load()
 	now := s.opts.Clock.Now()
 	var next time.Time

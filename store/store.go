@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -97,6 +98,11 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
 
+	// halted is set once writes stop (see failstop.go); dbStuck when bbolt
+	// kept its write lock after a panic, so the file cannot be closed.
+	halted  atomic.Pointer[writesStopped]
+	dbStuck atomic.Bool
+
 	// Owned by the committer goroutine.
 	ceiling  uint64
 	lazy     map[string]struct{}
@@ -120,13 +126,14 @@ func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Healthy reports ErrClosed once the store is closed.
+// Healthy reports ErrClosed once the store is closed, and an error
+// wrapping ErrWritesStopped once it stopped taking writes.
 func (s *Store) Healthy() error {
 	select {
 	case <-s.quit:
 		return ErrClosed
 	default:
-		return nil
+		return s.stoppedErr()
 	}
 }
 
@@ -137,6 +144,10 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		if s.dbStuck.Load() {
+			err = fmt.Errorf("close %s: bbolt kept its write lock after failing inside a write; the file is released when beacon exits", s.path)
+			return
+		}
 		err = s.db.Close()
 	})
 	return err

@@ -201,7 +201,7 @@ func TestNewerSchemaRefused(t *testing.T) {
 	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion+1)) })
 	db.Close()
 	_, err = Open(Options{Dir: dir})
-	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), "schema version 2") {
+	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", SchemaVersion+1)) {
 		t.Fatalf("got %v, want ErrSchemaNewer naming the version", err)
 	}
 }

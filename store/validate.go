@@ -203,13 +203,14 @@ func isAlnum(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
 }
 
-// trunc keeps error messages one readable line however long the input,
-// cutting between characters.
-func trunc(s string) string {
-	if len(s) <= 64 {
+// trunc keeps error messages one readable line however long the input.
+func trunc(s string) string { return cut(s, 64) }
+
+// cut shortens s to at most n bytes and an ellipsis, between characters.
+func cut(s string, n int) string {
+	if len(s) <= n {
 		return s
 	}
-	n := 64
 	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
