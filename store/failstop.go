@@ -32,10 +32,10 @@ type writesStopped struct {
 
 func (e *writesStopped) Error() string {
 	if e.first {
-		return e.cause.Error() + ": the outcome of this write is unknown; " + ErrWritesStopped.Error() +
-			" until beacon is restarted and reloads its state from disk"
+		return e.cause.Error() + ": the outcome of this write is unknown, and " + ErrWritesStopped.Error() +
+			": restart beacon to reload its state from disk"
 	}
-	return ErrWritesStopped.Error() + " since an earlier write failed (" + e.cause.Error() +
+	return ErrWritesStopped.Error() + " since an earlier write's outcome became unknown (" + e.cause.Error() +
 		"): restart beacon to reload its state from disk"
 }
 
