@@ -47,7 +47,7 @@ type pageWalk struct {
 	path     string
 	pageSize int
 	hwm      uint64
-	seen     map[uint64]bool
+	seen     []bool // by page ID, below hwm
 }
 
 // walkPages checks the tree of pages that tx reads (see above).
@@ -57,12 +57,13 @@ func walkPages(tx *bolt.Tx, path string) error {
 		return err
 	}
 	defer f.Close()
-	w := &pageWalk{f: f, path: path, pageSize: tx.DB().Info().PageSize, seen: map[uint64]bool{}}
+	w := &pageWalk{f: f, path: path, pageSize: tx.DB().Info().PageSize}
 	m, err := w.meta(uint64(tx.ID()))
 	if err != nil {
 		return err
 	}
-	w.hwm = m.hwm
+	// bbolt opened the file, so it is at least hwm pages long.
+	w.hwm, w.seen = m.hwm, make([]bool, m.hwm)
 	fl, err := w.page(m.freelist, true)
 	if err != nil {
 		return err
@@ -127,14 +128,14 @@ func (w *pageWalk) page(id uint64, freelist bool) ([]byte, error) {
 	if id < 2 || id >= w.hwm {
 		return nil, damaged(w.path, "a reference to page %d, outside pages 2 to %d", id, w.hwm-1)
 	}
-	hdr := make([]byte, pageHeaderSize)
-	if _, err := w.f.ReadAt(hdr, int64(id)*int64(w.pageSize)); err != nil {
+	buf := make([]byte, w.pageSize)
+	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.pageSize)); err != nil {
 		return nil, damaged(w.path, "page %d unreadable: %v", id, err)
 	}
-	overflow, flags := uint64(ne.Uint32(hdr[12:])), ne.Uint16(hdr[8:])
+	overflow, flags := uint64(ne.Uint32(buf[12:])), ne.Uint16(buf[8:])
 	switch {
-	case ne.Uint64(hdr) != id:
-		return nil, damaged(w.path, "page %d says it is page %d", id, ne.Uint64(hdr))
+	case ne.Uint64(buf) != id:
+		return nil, damaged(w.path, "page %d says it is page %d", id, ne.Uint64(buf))
 	case freelist && flags != freelistPageFlag:
 		return nil, damaged(w.path, "freelist page %d has flags %#x", id, flags)
 	case !freelist && flags != branchPageFlag && flags != leafPageFlag:
@@ -148,9 +149,11 @@ func (w *pageWalk) page(id uint64, freelist bool) ([]byte, error) {
 		}
 		w.seen[p] = true
 	}
-	buf := make([]byte, (overflow+1)*uint64(w.pageSize))
-	if _, err := w.f.ReadAt(buf, int64(id)*int64(w.pageSize)); err != nil {
-		return nil, damaged(w.path, "page %d unreadable: %v", id, err)
+	if overflow > 0 {
+		buf = append(buf, make([]byte, overflow*uint64(w.pageSize))...)
+		if _, err := w.f.ReadAt(buf[w.pageSize:], int64(id+1)*int64(w.pageSize)); err != nil {
+			return nil, damaged(w.path, "page %d unreadable: %v", id, err)
+		}
 	}
 	if freelist {
 		return buf, nil
