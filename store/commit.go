@@ -38,8 +38,10 @@ func (s *Store) run() {
 		if len(s.lazy) > 0 && !flush.armed() && s.stoppedErr() == nil {
 			flush.set(s.opts.Clock, s.opts.Clock.Now().Add(s.opts.FlushInterval))
 		}
-		if !s.reapAt.IsZero() && (!reap.armed() || !reap.at.Equal(s.reapAt)) {
-			reap.set(s.opts.Clock, s.reapAt)
+		// Only an earlier deadline moves an armed alarm, so that a stream
+		// of writes cannot keep pushing it back.
+		if at := s.nextReap(); !at.IsZero() && (!reap.armed() || at.Before(reap.at)) {
+			reap.set(s.opts.Clock, at)
 		}
 		select {
 		case r := <-s.reqs:

@@ -2,9 +2,13 @@ package store
 
 import "time"
 
-// reapRetry is how soon the reaper tries again when removing a due
-// instance failed.
-const reapRetry = time.Second
+const (
+	// reapRetry is how soon the reaper tries again when removing a due
+	// instance failed.
+	reapRetry = time.Second
+	// reapPoll bounds the reaper's sleep on the system clock; see nextReap.
+	reapPoll = 250 * time.Millisecond
+)
 
 // track notes the checks of in that may deregister it when critical too
 // long (DeregisterCriticalServiceAfter), and brings the reaper's next
@@ -24,6 +28,26 @@ func (s *Store) untrack(in *Instance) {
 	for _, c := range in.Checks {
 		delete(s.reapable, c.ID)
 	}
+}
+
+// nextReap is when the reaper's alarm should ring: at the next deadline,
+// and on the system clock at least every reapPoll. Deadlines are
+// wall-clock times, some read from disk, and wall time can jump (a step
+// of the system clock, a suspended host, an Options.Now ahead of real
+// time) while a timer runs on monotonic time; looking again that often
+// keeps a removal within reapPoll of its deadline all the same. A clock
+// passed in Options.Clock runs its timers on its own time and needs no
+// such look.
+func (s *Store) nextReap() time.Time {
+	if s.reapAt.IsZero() {
+		return s.reapAt
+	}
+	if _, system := s.opts.Clock.(systemClock); system {
+		if poll := s.opts.Clock.Now().Add(reapPoll); poll.Before(s.reapAt) {
+			return poll
+		}
+	}
+	return s.reapAt
 }
 
 // reapDeadline is when a critical check deregisters its instance. As in
