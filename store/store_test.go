@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -203,6 +204,58 @@ func TestNewerSchemaRefused(t *testing.T) {
 	_, err = Open(Options{Dir: dir})
 	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", SchemaVersion+1)) {
 		t.Fatalf("got %v, want ErrSchemaNewer naming the version", err)
+	}
+}
+
+// TestUpgradeFromSchema1 opens a file as the previous schema wrote it,
+// without a digest: it loads, gains a digest, and a damaged record in it is
+// found from then on.
+func TestUpgradeFromSchema1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "beacon.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Instance{ID: "w", Name: "web", Address: "10.0.0.1", Port: 80, Weights: Weights{1, 1}, CreateIndex: 7, ModifyIndex: 7}
+	rec, err := encodeInstance(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		b, _ := tx.CreateBucket(bucketInstances)
+		for k, v := range map[string][]byte{"schema": u64(1), "index": u64(4100), "node-id": []byte("0e6b1f4a-4a7e-4c1e-9a53-8a4c51c1a001")} {
+			if err := meta.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte("w"), rec)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir, nil)
+	if s.Snapshot().Instance("w") == nil || s.Snapshot().Index() != 4101 || s.Snapshot().Node().ID != "0e6b1f4a-4a7e-4c1e-9a53-8a4c51c1a001" {
+		t.Fatalf("schema 1 file loaded as index %d, node %q, instance %v", s.Snapshot().Index(), s.Snapshot().Node().ID, s.Snapshot().Instance("w"))
+	}
+	closeChecked(t, s)
+	if db, err = bolt.Open(path, 0o600, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if v := readU64(tx.Bucket(bucketMeta).Get(keySchema)); v != SchemaVersion {
+			t.Errorf("schema %d after the first open, want %d", v, SchemaVersion)
+		}
+		return tx.Bucket(bucketInstances).Put([]byte("w"), bytes.Replace(rec, []byte(`"Port":80`), []byte(`"Port":81`), 1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Dir: dir}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("a changed record after the upgrade: %v, want refused by the digest", err)
 	}
 }
 
