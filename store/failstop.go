@@ -69,9 +69,9 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 	var tx *bolt.Tx
 	defer func() {
 		if p := recover(); p != nil {
-			if tx != nil && !rollback(tx) {
-				// bbolt still holds its write lock; closing would wait
-				// for it forever.
+			if tx == nil || !rollback(tx) {
+				// bbolt may still hold its write lock; closing would
+				// wait for it forever.
 				s.dbStuck.Store(true)
 			}
 			err = s.halt(fmt.Errorf("bbolt failed inside a write to %s (%s), so the file may be damaged", s.path, oneLine(p)))
@@ -87,8 +87,11 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		if s.visibleTxID() < id {
+		switch visible := s.visibleTxID(); {
+		case visible < id:
 			return err
+		case visible == math.MaxInt:
+			return s.halt(fmt.Errorf("commit to %s failed, and whether its meta page was written cannot be told: %w", s.path, err))
 		}
 		return s.halt(fmt.Errorf("commit to %s failed after its meta page was written: %w", s.path, err))
 	}
@@ -97,7 +100,15 @@ func (s *Store) update(fn func(*bolt.Tx) error) (err error) {
 
 // visibleTxID is the transaction the file's valid meta page names now:
 // the one a restart would load, unless the disk lost what it was given.
-func (s *Store) visibleTxID() int {
+// It answers math.MaxInt when it cannot tell.
+func (s *Store) visibleTxID() (id int) {
+	defer func() {
+		if recover() != nil {
+			// bbolt may still hold its mapping's lock for this reader.
+			s.dbStuck.Store(true)
+			id = math.MaxInt
+		}
+	}()
 	tx, err := s.db.Begin(false)
 	if err != nil {
 		return math.MaxInt
