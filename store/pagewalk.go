@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"hash/fnv"
 	"os"
@@ -68,7 +69,7 @@ func walkPages(tx *bolt.Tx, path string) error {
 	if err != nil {
 		return err
 	}
-	if err := w.tree(m.root, 0, true); err != nil {
+	if err := w.tree(m.root, 0, true, nil); err != nil {
 		return err
 	}
 	return w.freelist(m.freelist, fl)
@@ -165,8 +166,11 @@ func (w *pageWalk) page(id uint64, freelist bool) ([]byte, error) {
 }
 
 // tree walks the B+tree rooted at page id. Only the top-level tree holds
-// buckets; beacon.db has no buckets within buckets.
-func (w *pageWalk) tree(id uint64, depth int, top bool) error {
+// buckets; beacon.db has no buckets within buckets. first is the key that
+// the parent's element gives the page (nil for a root): bbolt finds a
+// child by it when it rewrites the parent, and a page whose first key
+// differs would end up referenced twice, so the two must be equal.
+func (w *pageWalk) tree(id uint64, depth int, top bool, first []byte) error {
 	if depth > maxTreeDepth {
 		return damaged(w.path, "the tree through page %d is deeper than %d levels", id, maxTreeDepth)
 	}
@@ -174,23 +178,29 @@ func (w *pageWalk) tree(id uint64, depth int, top bool) error {
 	if err != nil {
 		return err
 	}
-	if ne.Uint16(buf[8:]) == branchPageFlag {
-		n := int(ne.Uint16(buf[10:]))
-		if n == 0 {
-			return damaged(w.path, "branch page %d is empty", id)
+	branch := ne.Uint16(buf[8:]) == branchPageFlag
+	n := int(ne.Uint16(buf[10:]))
+	for i := 0; i < n; i++ {
+		if err := w.bounds(id, buf, i, branch); err != nil {
+			return err
 		}
-		for i := 0; i < n; i++ {
-			e := buf[pageHeaderSize+i*pageElementSize:]
-			if err := w.bounds(id, buf, i, ne.Uint32(e), ne.Uint32(e[4:]), 0); err != nil {
-				return err
-			}
-			if err := w.tree(ne.Uint64(e[8:]), depth+1, top); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
-	return w.leaf(id, buf, top)
+	if first != nil && (n == 0 || !bytes.Equal(key(buf, 0, branch), first)) {
+		return damaged(w.path, "page %d does not start with the key its parent gives it", id)
+	}
+	if !branch {
+		return w.leaf(id, buf, top)
+	}
+	if n == 0 {
+		return damaged(w.path, "branch page %d is empty", id)
+	}
+	for i := 0; i < n; i++ {
+		e := buf[pageHeaderSize+i*pageElementSize:]
+		if err := w.tree(ne.Uint64(e[8:]), depth+1, top, key(buf, i, true)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // leaf checks the elements of a leaf page (or of an inline bucket's page,
@@ -198,24 +208,22 @@ func (w *pageWalk) tree(id uint64, depth int, top bool) error {
 func (w *pageWalk) leaf(id uint64, buf []byte, top bool) error {
 	n := int(ne.Uint16(buf[10:]))
 	for i := 0; i < n; i++ {
-		e := buf[pageHeaderSize+i*pageElementSize:]
-		flags, pos, ksize, vsize := ne.Uint32(e), ne.Uint32(e[4:]), ne.Uint32(e[8:]), ne.Uint32(e[12:])
-		if err := w.bounds(id, buf, i, pos, ksize, vsize); err != nil {
+		if err := w.bounds(id, buf, i, false); err != nil {
 			return err
 		}
-		if flags&bucketLeafFlag == 0 {
+		e := buf[pageHeaderSize+i*pageElementSize:]
+		if ne.Uint32(e)&bucketLeafFlag == 0 {
 			if top {
 				return damaged(w.path, "page %d holds a value at the top level", id)
 			}
 			continue
 		}
-		if !top || vsize < bucketHeaderSize {
+		v := value(buf, i)
+		if !top || len(v) < bucketHeaderSize {
 			return damaged(w.path, "page %d holds a bucket where none belongs", id)
 		}
-		start := pageHeaderSize + i*pageElementSize + int(pos) + int(ksize)
-		v := buf[start : start+int(vsize)]
 		if root := ne.Uint64(v); root != 0 {
-			if err := w.tree(root, 1, false); err != nil {
+			if err := w.tree(root, 1, false, nil); err != nil {
 				return err
 			}
 			continue
@@ -232,12 +240,37 @@ func (w *pageWalk) leaf(id uint64, buf []byte, top bool) error {
 	return nil
 }
 
-// bounds checks that element i of a page keeps its key and value inside
-// the page.
-func (w *pageWalk) bounds(id uint64, buf []byte, i int, pos, ksize, vsize uint32) error {
-	end := uint64(pageHeaderSize+i*pageElementSize) + uint64(pos) + uint64(ksize) + uint64(vsize)
-	if end > uint64(len(buf)) {
+// bounds checks that element i of a page keeps its key (and a leaf's
+// value) inside the page.
+func (w *pageWalk) bounds(id uint64, buf []byte, i int, branch bool) error {
+	e := buf[pageHeaderSize+i*pageElementSize:]
+	pos, size := uint64(ne.Uint32(e)), uint64(ne.Uint32(e[4:]))
+	if !branch {
+		pos, size = uint64(ne.Uint32(e[4:])), uint64(ne.Uint32(e[8:]))+uint64(ne.Uint32(e[12:]))
+	}
+	if uint64(pageHeaderSize+i*pageElementSize)+pos+size > uint64(len(buf)) {
 		return damaged(w.path, "element %d of page %d reaches past its end", i, id)
 	}
 	return nil
+}
+
+// key returns the key of element i of a page whose bounds were checked.
+func key(buf []byte, i int, branch bool) []byte {
+	base := pageHeaderSize + i*pageElementSize
+	e := buf[base:]
+	if branch {
+		start := base + int(ne.Uint32(e))
+		return buf[start : start+int(ne.Uint32(e[4:]))]
+	}
+	start := base + int(ne.Uint32(e[4:]))
+	return buf[start : start+int(ne.Uint32(e[8:]))]
+}
+
+// value returns the value of element i of a leaf page whose bounds were
+// checked.
+func value(buf []byte, i int) []byte {
+	base := pageHeaderSize + i*pageElementSize
+	e := buf[base:]
+	start := base + int(ne.Uint32(e[4:])) + int(ne.Uint32(e[8:]))
+	return buf[start : start+int(ne.Uint32(e[12:]))]
 }
