@@ -10,10 +10,15 @@ import (
 // BoltDB checksums only its meta pages: a damaged byte in any other page
 // can lose records or change them without bbolt noticing. beacon.db
 // therefore keeps a digest of every record: how many there are and the
-// XOR of a CRC-64 of each (bucket, key, value). Every write keeps it in
-// step at the cost of reading the old value it replaces, and Open
-// recomputes it while it loads everything anyway, so a file whose records
-// no longer add up is refused instead of being loaded in part.
+// XOR of a hash of each (bucket, key, value). Every write keeps it in step
+// at the cost of reading the old value it replaces, and Open recomputes it
+// while it loads everything anyway, so a file whose records no longer add
+// up is refused instead of being loaded in part.
+//
+// The hash of a record is a CRC-64, which is fast, passed through a
+// non-linear mix. The CRC alone is linear: the same damage at the same
+// place in two records of one length changes both CRCs alike, and the two
+// changes cancel in the XOR.
 type digest struct {
 	n   uint64
 	sum uint64
@@ -28,7 +33,18 @@ func recordSum(bucket, k, v []byte) uint64 {
 	h := crc64.Update(0, crcTable, hdr[:])
 	h = crc64.Update(h, crcTable, bucket)
 	h = crc64.Update(h, crcTable, k)
-	return crc64.Update(h, crcTable, v)
+	return mix(crc64.Update(h, crcTable, v))
+}
+
+// mix is the 64-bit finaliser of MurmurHash3: a bijection in which every
+// input bit flips about half the output bits.
+func mix(x uint64) uint64 {
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 func (d *digest) add(bucket, k, v []byte) {
