@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	bolt "go.etcd.io/bbolt"
 )
 
 func TestHistoryTransitions(t *testing.T) {
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "web1", Name: "web", Address: "10.0.0.1", Checks: []CheckSpec{
 		{ID: "ttl", TTL: time.Minute, Status: Passing},
 		{ID: "http", HTTP: "http://10.0.0.1/", Interval: 10 * time.Second, Status: Passing},
@@ -44,7 +45,7 @@ func TestHistoryTransitions(t *testing.T) {
 	}
 	var want []Transition
 	for _, st := range steps {
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 		if err := st.do(); err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -75,13 +76,13 @@ func TestHistoryTransitions(t *testing.T) {
 // newest HistoryLen transitions, the last ones flushed.
 func TestHistoryBoundAndRestart(t *testing.T) {
 	dir := t.TempDir()
-	clk := newClock()
-	s := openTest(t, dir, clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
 	mustRegister(t, s, Registration{ID: "web1", Name: "web", Checks: []CheckSpec{{ID: "ttl", TTL: time.Minute, Status: Passing}}})
 	const flaps = HistoryLen + 30
 	status := []Status{Critical, Passing}
 	for i := range flaps {
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 		if err := s.UpdateTTL("ttl", status[i%2], fmt.Sprintf("report %d", i)); err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +105,7 @@ func TestHistoryBoundAndRestart(t *testing.T) {
 	}
 	check("before restart", s)
 	closeChecked(t, s)
-	s2 := openTest(t, dir, clk.Now)
+	s2 := openTest(t, dir, clk)
 	check("after restart", s2)
 	stored := 0
 	if err := s2.db.View(func(tx *bolt.Tx) error {
@@ -119,16 +120,32 @@ func TestHistoryBoundAndRestart(t *testing.T) {
 
 	// A transition waiting for the flush is read at once; a crash before
 	// the flush loses it along with the status it belongs to.
-	clk.Add(time.Second)
+	// The first write after a restart commits at once, as it moves the
+	// index ceiling; the next one waits for the flush.
+	clk.Advance(time.Second)
+	if err := s2.UpdateTTL("ttl", Critical, "after restart"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
 	if err := s2.UpdateTTL("ttl", Warning, "pending"); err != nil {
 		t.Fatal(err)
 	}
 	if h, _ := s2.History("web1"); len(h) != HistoryLen || h[0].Output != "pending" {
 		t.Fatalf("pending transition not read: %+v", h[0])
 	}
+	s2.histMu.Lock()
+	waiting := len(s2.hist)
+	s2.histMu.Unlock()
+	if waiting != 1 {
+		t.Fatalf("%d transitions wait for the flush, want 1", waiting)
+	}
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no flush timer armed for a status change")
+	}
+	clk.Advance(time.Second)
 	waitFlushed(t, s2)
 	crash(s2)
-	s3 := openTest(t, dir, clk.Now)
+	s3 := openTest(t, dir, clk)
 	h, err := s3.History("web1")
 	if err != nil || len(h) != HistoryLen || h[0].Output != "pending" || h[0].To != Warning {
 		t.Fatalf("after a crash past the flush: %v, %+v", err, h[:1])
@@ -161,9 +178,9 @@ func waitFlushed(t *testing.T, s *Store) {
 // continued when the ID registers again, and only the last
 // HistoryGoneMax deregistered instances keep theirs.
 func TestHistoryAfterDeregistration(t *testing.T) {
-	clk := newClock()
+	clk := testkit.NewClock()
 	dir := t.TempDir()
-	s := openTest(t, dir, clk.Now)
+	s := openTest(t, dir, clk)
 	reg := func(id string) {
 		mustRegister(t, s, Registration{ID: id, Name: "web", Checks: []CheckSpec{{ID: "c-" + id, TTL: time.Minute, Status: Passing}}})
 		if err := s.UpdateTTL("c-"+id, Critical, "down"); err != nil {
@@ -186,7 +203,7 @@ func TestHistoryAfterDeregistration(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range HistoryGoneMax - 1 {
-		clk.Add(time.Millisecond)
+		clk.Advance(time.Millisecond)
 		id := fmt.Sprintf("later-%d", i)
 		reg(id)
 		if err := s.Deregister(id); err != nil {
@@ -208,7 +225,7 @@ func TestHistoryAfterDeregistration(t *testing.T) {
 	}
 	// Age: a week later, the next deregistration sweeps them all but
 	// itself.
-	clk.Add(HistoryGoneAge + time.Hour)
+	clk.Advance(HistoryGoneAge + time.Hour)
 	reg("fresh")
 	if err := s.Deregister("fresh"); err != nil {
 		t.Fatal(err)

@@ -4,14 +4,16 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // explainFixture registers one instance for each reason Explain gives,
 // in service "web", on a store whose clock stands still.
-func explainFixture(t *testing.T) (*Store, *clock) {
+func explainFixture(t *testing.T) (*Store, *testkit.Clock) {
 	t.Helper()
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	reg := func(id, addr string, tags []string, checks ...CheckSpec) {
 		mustRegister(t, s, Registration{ID: id, Name: "web", Address: addr, Port: 80, Tags: tags, Checks: checks})
 	}
@@ -40,7 +42,7 @@ func explained(e Explanation, id string) InstanceExplanation {
 
 func TestExplain(t *testing.T) {
 	s, clk := explainFixture(t)
-	clk.Add(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	since := "2026-01-02T03:04:05Z"
 	svc := s.Snapshot().Service("web")
 	base := DNSPolicy{TTL: 30 * time.Second, WarningTTL: 5 * time.Second}
