@@ -1,8 +1,11 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -251,5 +254,60 @@ func TestTransitionOutputCut(t *testing.T) {
 	}
 	if out := h[0].Output; len(out) > historyOutputLen || !strings.HasPrefix(long, out) || len(out) < historyOutputLen-1 {
 		t.Errorf("output of %d bytes kept as %d bytes", len(long), len(out))
+	}
+}
+
+// TestHistorySchema: a schema 2 file gains the history buckets at its
+// first open, and a changed history record is refused by the digest.
+func TestHistorySchema(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{ID: "c", TTL: time.Minute, Status: Passing}}})
+	closeChecked(t, s)
+	path := filepath.Join(dir, "beacon.db")
+	edit := func(fn func(tx *bolt.Tx) error) {
+		t.Helper()
+		db, err := bolt.Open(path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = db.Update(fn)
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// As schema 2 wrote it: no history buckets (they hold nothing yet,
+	// so the digest stands).
+	edit(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketHistory, bucketHistoryGone} {
+			if err := tx.DeleteBucket(b); err != nil {
+				return err
+			}
+		}
+		w := newWriter(tx)
+		if err := w.put(bucketMeta, keySchema, u64(2)); err != nil {
+			return err
+		}
+		return w.finish()
+	})
+	s = openTest(t, dir, nil)
+	if err := s.UpdateTTL("c", Critical, "down"); err != nil {
+		t.Fatal(err)
+	}
+	if h, err := s.History("w"); err != nil || len(h) != 1 {
+		t.Fatalf("history after the upgrade: %v, %v", h, err)
+	}
+	closeChecked(t, s)
+	edit(func(tx *bolt.Tx) error {
+		if v := readU64(tx.Bucket(bucketMeta).Get(keySchema)); v != SchemaVersion {
+			t.Errorf("schema %d after the first open, want %d", v, SchemaVersion)
+		}
+		c := tx.Bucket(bucketHistory).Cursor()
+		k, v := c.First()
+		return tx.Bucket(bucketHistory).Put(slices.Clone(k), bytes.Replace(v, []byte("down"), []byte("DOWN"), 1))
+	})
+	if _, err := Open(Options{Dir: dir}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("a changed history record: %v, want refused by the digest", err)
 	}
 }
