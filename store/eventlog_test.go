@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // syncBuffer is a bytes.Buffer safe for the store's goroutines.
@@ -84,6 +86,41 @@ func TestChangesLoggedAtInfo(t *testing.T) {
 					t.Errorf("%s: line %q lacks %q", st.name, got[i], p)
 				}
 			}
+		}
+	}
+}
+
+// TestReapLogged: an instance removed for being critical too long says
+// which check removed it, then that it is deregistered.
+func TestReapLogged(t *testing.T) {
+	logs := &syncBuffer{}
+	clk := testkit.NewClock()
+	s, err := Open(Options{Dir: t.TempDir(), NodeName: "node1", Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeChecked(t, s) })
+	mustRegister(t, s, Registration{ID: "web1", Name: "web", Address: "10.0.0.1", Checks: []CheckSpec{
+		{ID: "http", HTTP: "http://10.0.0.1/", Interval: 10 * time.Second, Status: Critical, DeregisterCriticalServiceAfter: time.Minute}}})
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no reap timer armed")
+	}
+	clk.Advance(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Snapshot().Instance("web1") != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("not reaped")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	out := logs.take()
+	for _, want := range []string{
+		`msg="deregistering instance critical for too long" service=web id=web1 address=10.0.0.1 port=0 check=http critical_since=2026-01-02T03:04:05Z deregister_after=1m0s`,
+		`msg="instance deregistered" service=web id=web1 address=10.0.0.1 port=0 health=critical`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
 		}
 	}
 }
