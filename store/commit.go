@@ -11,6 +11,9 @@ import (
 // do queues op for the committer and waits until it is published (and,
 // when durable, committed to disk).
 func (s *Store) do(durable bool, op func(*txn) error) error {
+	if s.remote != nil {
+		return s.remote.do(op)
+	}
 	r := &request{durable: durable, op: op, done: make(chan struct{})}
 	select {
 	case s.reqs <- r:
@@ -69,6 +72,10 @@ func (s *Store) gather(r *request) []*request {
 // commit fails, nothing of the batch is published and every write in it
 // fails: memory and disk stay as they were.
 func (s *Store) apply(batch []*request) {
+	if s.remote != nil {
+		s.remote.applyAsync(batch)
+		return
+	}
 	defer func() {
 		for _, r := range batch {
 			close(r.done)

@@ -21,6 +21,12 @@ var (
 	// ErrConflict reports a write that contradicts the registry, such as a
 	// check ID already used by another instance.
 	ErrConflict = errors.New("conflict")
+	// ErrUnavailable reports a write that etcd did not commit in time, or
+	// could not be asked to.
+	ErrUnavailable = errors.New("registry unavailable")
+	// ErrNotLoaded reports a store on etcd that has not finished loading
+	// the registry.
+	ErrNotLoaded = errors.New("not loaded")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

@@ -85,6 +85,8 @@ type Store struct {
 	stopped chan struct{}
 	once    sync.Once
 	metrics *metrics
+	// remote is the etcd backend, nil with BoltDB; see OpenEtcd.
+	remote *etcdStore
 
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
@@ -108,14 +110,18 @@ func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Healthy reports ErrClosed once the store is closed.
+// Healthy reports ErrClosed once the store is closed and, on etcd,
+// ErrNotLoaded until the registry was first loaded.
 func (s *Store) Healthy() error {
 	select {
 	case <-s.quit:
 		return ErrClosed
 	default:
-		return nil
 	}
+	if s.remote != nil {
+		return s.remote.healthy()
+	}
+	return nil
 }
 
 // Close flushes pending status changes and closes the database. Writes
@@ -125,6 +131,10 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		if s.remote != nil {
+			err = s.remote.close()
+			return
+		}
 		err = s.db.Close()
 	})
 	return err

@@ -17,6 +17,7 @@ type txn struct {
 	services  cowEdit[*Service]
 	checks    cowEdit[*Instance]
 	addrs     cowEdit[addrEntry]
+	revs      cowEdit[keyRev]
 
 	owned          map[string]*ownedService
 	catalogChanged bool
@@ -45,6 +46,7 @@ func newTxn(base *Snapshot, now time.Time) *txn {
 		services:  cowEdit[*Service]{m: base.services},
 		checks:    cowEdit[*Instance]{m: base.checks},
 		addrs:     cowEdit[addrEntry]{m: base.addrs},
+		revs:      cowEdit[keyRev]{m: base.revs},
 		owned:     map[string]*ownedService{},
 		durable:   map[string]struct{}{},
 		lazy:      map[string]struct{}{},
@@ -288,7 +290,7 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 	snap := &Snapshot{
 		index: t.index, node: base.node,
 		instances: t.instances.freeze(), services: t.services.freeze(),
-		checks: t.checks.freeze(), addrs: t.addrs.freeze(),
+		checks: t.checks.freeze(), addrs: t.addrs.freeze(), revs: t.revs.freeze(),
 		catalog: base.catalog, done: base.done,
 	}
 	closers := t.closers

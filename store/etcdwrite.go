@@ -1,0 +1,203 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// maxTxnOps is etcd's default limit on the operations (and on the
+// comparisons) of one transaction (--max-txn-ops).
+const maxTxnOps = 128
+
+// goneKey is put by every transaction that deletes an instance, so that
+// the highest ModRevision under the prefix is always the revision of the
+// last change, deletions included: a node that loads the registry from
+// scratch then starts at the same index as one that watched every change.
+const goneKey = "gone"
+
+// etcdPlan is one guarded etcd transaction: every key it writes must
+// still have the ModRevision the snapshot it was planned on holds.
+type etcdPlan struct {
+	cmps []clientv3.Cmp
+	ops  []clientv3.Op
+	// local says a change was left out that only this node needs to
+	// know (a TTL heartbeat etcd holds a recent enough one of).
+	local bool
+}
+
+func (p *etcdPlan) guard(key string, mod int64) {
+	p.cmps = append(p.cmps, clientv3.Compare(clientv3.ModRevision(key), "=", mod))
+}
+
+// plan turns what a txn changed into one guarded transaction.
+func (e *etcdStore) plan(t *txn) (etcdPlan, error) {
+	var p etcdPlan
+	done := map[string]bool{}
+	for _, ev := range t.events {
+		if done[ev.ID] {
+			continue
+		}
+		done[ev.ID] = true
+		if err := e.planInstance(&p, t.base, t.base.Instance(ev.ID), t.instance(ev.ID)); err != nil {
+			return p, err
+		}
+	}
+	if len(p.ops) > maxTxnOps || len(p.cmps) > maxTxnOps {
+		return p, invalid("Checks", "the write needs %d etcd operations; at most %d fit in one transaction", max(len(p.ops), len(p.cmps)), maxTxnOps)
+	}
+	return p, nil
+}
+
+// planInstance adds the writes that take one instance from old (as the
+// base snapshot holds it) to in. A changed definition rewrites the
+// instance key and every status key, so that each check's ModifyIndex
+// moves with it as it does on BoltDB; a status change rewrites only its
+// own status key.
+func (e *etcdStore) planInstance(p *etcdPlan, base *Snapshot, old, in *Instance) error {
+	rev := func(k string) keyRev { r, _ := base.revs.get(k); return r }
+	switch {
+	case in == nil && old == nil:
+		return nil
+	case in == nil:
+		p.guard(e.prefix+defKey(old.ID), rev(defKey(old.ID)).mod)
+		p.ops = append(p.ops,
+			clientv3.OpDelete(e.prefix+defKey(old.ID)),
+			clientv3.OpDelete(e.prefix+statusPrefix(old.ID), clientv3.WithPrefix()),
+			clientv3.OpPut(e.prefix+goneKey, old.ID))
+		return nil
+	}
+	def, err := encodeDef(in)
+	if err != nil {
+		return fmt.Errorf("encode %q: %w", in.ID, err)
+	}
+	var oldDef []byte
+	if old != nil {
+		if oldDef, err = encodeDef(old); err != nil {
+			return fmt.Errorf("encode %q: %w", old.ID, err)
+		}
+	}
+	if old == nil || !bytes.Equal(def, oldDef) {
+		p.guard(e.prefix+defKey(in.ID), rev(defKey(in.ID)).mod)
+		p.ops = append(p.ops, clientv3.OpPut(e.prefix+defKey(in.ID), string(def)))
+		for _, c := range in.Checks {
+			if err := e.putStatus(p, base, in.ID, c); err != nil {
+				return err
+			}
+		}
+		if old != nil {
+			for _, c := range old.Checks {
+				if findCheck(in, c.ID) == nil {
+					k := statusKey(in.ID, c.ID)
+					p.guard(e.prefix+k, rev(k).mod)
+					p.ops = append(p.ops, clientv3.OpDelete(e.prefix+k))
+				}
+			}
+		}
+		return nil
+	}
+	for _, c := range in.Checks {
+		prev := findCheck(old, c.ID)
+		switch {
+		case c.Status != prev.Status || c.Output != prev.Output || !c.StatusSince.Equal(prev.StatusSince):
+		case c.Heartbeat.Equal(prev.Heartbeat):
+			continue
+		case c.Kind != KindTTL || c.Heartbeat.Sub(rev(statusKey(in.ID, c.ID)).beat) < c.TTL/2:
+			// The other nodes learn of a TTL report only when etcd's
+			// copy of the heartbeat is half a TTL old, so a check
+			// reporting steadily through this node costs etcd one write
+			// per half TTL rather than one per report.
+			p.local = true
+			continue
+		}
+		if err := e.putStatus(p, base, in.ID, c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putStatus writes one check's status key, guarded by the revision this
+// node last saw of it (0 when it should not exist yet). This guarded
+// compare-and-put is the single place a status reaches etcd.
+func (e *etcdStore) putStatus(p *etcdPlan, base *Snapshot, id string, c *Check) error {
+	v, err := encodeStatus(c)
+	if err != nil {
+		return fmt.Errorf("encode status of %q: %w", c.ID, err)
+	}
+	k := statusKey(id, c.ID)
+	r, _ := base.revs.get(k)
+	p.guard(e.prefix+k, r.mod)
+	p.ops = append(p.ops, clientv3.OpPut(e.prefix+k, string(v)))
+	return nil
+}
+
+// waitApplied waits until this node's snapshot includes revision rev.
+func (e *etcdStore) waitApplied(ctx context.Context, rev int64) error {
+	return e.waitRev(ctx, rev, false)
+}
+
+// waitSeen waits until this node has seen everything up to rev, asking
+// etcd for a progress notification since rev may hold no change of ours.
+func (e *etcdStore) waitSeen(ctx context.Context, rev int64) error {
+	return e.waitRev(ctx, rev, true)
+}
+
+func (e *etcdStore) waitRev(ctx context.Context, rev int64, progress bool) error {
+	for {
+		e.revMu.Lock()
+		applied, seen, ch := e.applied, e.seen, e.advance
+		e.revMu.Unlock()
+		if applied >= rev || progress && seen >= rev {
+			return nil
+		}
+		if progress {
+			e.askProgress()
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			if e.ctx.Err() != nil {
+				return ErrClosed
+			}
+			return fmt.Errorf("write committed at etcd revision %d but not seen by this node within %s (etcd at %s): %w",
+				rev, e.opts.Timeout, e.endpoints(), ErrUnavailable)
+		}
+	}
+}
+
+// advanceTo records that the snapshot includes applied and that nothing
+// up to seen is left to come, and wakes the writers waiting for either.
+func (e *etcdStore) advanceTo(applied, seen int64) {
+	e.revMu.Lock()
+	defer e.revMu.Unlock()
+	moved := false
+	if applied > e.applied {
+		e.applied, moved = applied, true
+	}
+	if seen < e.applied {
+		seen = e.applied
+	}
+	if seen > e.seen {
+		e.seen, moved = seen, true
+	}
+	if moved {
+		close(e.advance)
+		e.advance = make(chan struct{})
+	}
+}
+
+func (e *etcdStore) appliedRev() int64 {
+	e.revMu.Lock()
+	defer e.revMu.Unlock()
+	return e.applied
+}
+
+func (e *etcdStore) askProgress() {
+	select {
+	case e.progress <- struct{}{}:
+	default:
+	}
+}
