@@ -27,7 +27,8 @@ func badRequest(format string, args ...any) error {
 }
 
 // storeError maps the store's errors onto status codes in one place:
-// invalid input is 400, an unknown ID 404, a closed store 503 and
+// invalid input is 400, an unknown ID 404, a closed store or an etcd
+// that did not commit in time 503 and
 // anything else (a failed commit above all) 500.
 func storeError(err error) error {
 	var ve *store.ValidationError
@@ -40,7 +41,7 @@ func storeError(err error) error {
 		return errorf(http.StatusNotFound, "%s", err)
 	case errors.Is(err, store.ErrConflict):
 		return errorf(http.StatusConflict, "%s", err)
-	case errors.Is(err, store.ErrClosed):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrNotLoaded):
 		return errorf(http.StatusServiceUnavailable, "%s", err)
 	}
 	return errorf(http.StatusInternalServerError, "write failed, nothing was changed: %s", err)

@@ -31,6 +31,14 @@ type serveConfig struct {
 	TLSKey      string
 	TLS         *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
 	LogLevel    slog.Level
+
+	Store       string      // -store as given
+	StoreTarget storeTarget // -store parsed
+	EtcdCACert  string
+	EtcdCert    string
+	EtcdKey     string
+	EtcdTLS     *tls.Config // from the three above; nil for plain gRPC
+	EtcdTimeout time.Duration
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -52,6 +60,11 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TokenFile, "token-file", "", "read the token from this `file`")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
+	fs.StringVar(&cfg.Store, "store", "bolt", "where the registry lives: `bolt` (in -data-dir) or etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (prefix default /beacon)")
+	fs.StringVar(&cfg.EtcdCACert, "etcd-cacert", "", "CA certificate `file` (PEM) that signed etcd's certificates")
+	fs.StringVar(&cfg.EtcdCert, "etcd-cert", "", "client certificate `file` (PEM) for etcd")
+	fs.StringVar(&cfg.EtcdKey, "etcd-key", "", "private key `file` (PEM) of -etcd-cert")
+	fs.DurationVar(&cfg.EtcdTimeout, "etcd-timeout", 5*time.Second, "a write etcd has not committed by then fails with 503")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 }
 

@@ -28,6 +28,7 @@ func TestServeDefaults(t *testing.T) {
 		Domain: "service.local", Datacenter: "dc1",
 		TTL: 30 * time.Second, WarningTTL: 5 * time.Second, NegativeTTL: 5 * time.Second,
 		Recursors: nil, Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
+		Store: "bolt", EtcdTimeout: 5 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", cfg, want)

@@ -36,6 +36,8 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
+		{"store", cfg.checkStore},
+		{"etcd-cacert", cfg.loadEtcdTLS},
 	}
 	for _, c := range checks {
 		if err := c.err(); err != nil {

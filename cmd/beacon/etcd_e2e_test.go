@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/etcdtest"
+)
+
+// startEtcdBeacons runs n beacon processes on one registry in etcd.
+func startEtcdBeacons(t *testing.T, c *etcdtest.Cluster, n int) []*proc {
+	t.Helper()
+	target := "etcd://" + strings.Join(c.Endpoints(), ",") + "/e2e"
+	var nodes []*proc
+	for i := range n {
+		nodes = append(nodes, startBeacon(t, t.TempDir(), serveOpts{
+			args: []string{"-store", target, "-etcd-timeout", "1s", "-node", fmt.Sprintf("b%d", i)},
+		}))
+	}
+	return nodes
+}
+
+// aRecords returns the A records DNS gives for name, failing the test if
+// DNS does not answer.
+func aRecords(t *testing.T, p *proc, name string) []string {
+	t.Helper()
+	var out []string
+	for _, rr := range p.query(t, name, dns.TypeA).Answer {
+		if a, ok := rr.(*dns.A); ok {
+			out = append(out, a.A.String())
+		}
+	}
+	return out
+}
+
+func index(t *testing.T, p *proc, path string) (uint64, http.Header) {
+	t.Helper()
+	resp, err := p.do(context.Background(), http.MethodGet, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	idx, err := strconv.ParseUint(resp.Header.Get("X-Consul-Index"), 10, 64)
+	if err != nil {
+		t.Fatalf("X-Consul-Index %q: %v", resp.Header.Get("X-Consul-Index"), err)
+	}
+	return idx, resp.Header
+}
+
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, limit)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestEtcdNodes runs three beacon processes on a 3-member etcd: a write
+// through one is read back at once there and shows in the others' DNS;
+// with every etcd member frozen DNS and reads go on, writes fail fast
+// with 503; after etcd resumes, and after a node is killed and restarted,
+// every node serves the same registry.
+func TestEtcdNodes(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	nodes := startEtcdBeacons(t, c, 3)
+	w := nodes[0]
+	w.mustDo(t, http.MethodPut, "/v1/agent/service/register", `{"ID":"web1","Name":"web","Address":"10.0.0.5","Port":8080}`)
+	if !strings.Contains(w.mustDo(t, http.MethodGet, "/v1/catalog/service/web", ""), `"10.0.0.5"`) {
+		t.Fatal("the node that took the write does not show it in its answer")
+	}
+	written, _ := index(t, w, "/v1/catalog/service/web")
+	for _, p := range nodes[1:] {
+		waitUntil(t, time.Second, "the write in another node's DNS", func() bool {
+			a := aRecords(t, p, "web.service.local")
+			return len(a) == 1 && a[0] == "10.0.0.5"
+		})
+		if idx, _ := index(t, p, "/v1/catalog/service/web"); idx != written {
+			t.Errorf("X-Consul-Index %d on another node, %d where written", idx, written)
+		}
+	}
+
+	for _, m := range c.Members {
+		m.Signal(t, syscall.SIGSTOP)
+	}
+	frozen := true
+	defer func() {
+		if frozen {
+			for _, m := range c.Members {
+				m.Signal(t, syscall.SIGCONT)
+			}
+		}
+	}()
+	start := time.Now()
+	resp, err := nodes[1].do(context.Background(), http.MethodPut, "/v1/agent/service/register", `{"ID":"web2","Name":"web","Address":"10.0.0.6"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if took := time.Since(start); resp.StatusCode != http.StatusServiceUnavailable || took > 1500*time.Millisecond ||
+		!strings.Contains(string(body), "etcd") || strings.Count(strings.TrimSpace(string(body)), "\n") > 0 {
+		t.Errorf("write with etcd frozen: %d after %s: %q; want one line naming etcd with 503 within 1.5s", resp.StatusCode, took, body)
+	}
+	for _, p := range nodes {
+		waitUntil(t, 5*time.Second, "KnownLeader false while etcd is frozen", func() bool {
+			_, h := index(t, p, "/v1/catalog/services")
+			return h.Get("X-Consul-KnownLeader") == "false"
+		})
+		if a := aRecords(t, p, "web.service.local"); len(a) != 1 || a[0] != "10.0.0.5" {
+			t.Errorf("DNS with etcd frozen answered %v", a)
+		}
+	}
+	for _, m := range c.Members {
+		m.Signal(t, syscall.SIGCONT)
+	}
+	frozen = false
+	waitUntil(t, 20*time.Second, "a write succeeds after etcd resumes", func() bool {
+		resp, err := nodes[1].do(context.Background(), http.MethodPut, "/v1/agent/service/register", `{"ID":"web2","Name":"web","Address":"10.0.0.6"}`)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+
+	nodes[2].kill()
+	nodes[2] = startEtcdBeacons(t, c, 1)[0]
+	want, _ := index(t, nodes[1], "/v1/catalog/service/web")
+	for _, p := range nodes {
+		waitUntil(t, 5*time.Second, "every node serves both instances", func() bool {
+			return len(aRecords(t, p, "web.service.local")) == 2
+		})
+		idx, h := index(t, p, "/v1/catalog/service/web")
+		if idx != want || h.Get("X-Consul-KnownLeader") != "true" {
+			t.Errorf("a node answers at index %d with KnownLeader %s; want %d and true", idx, h.Get("X-Consul-KnownLeader"), want)
+		}
+	}
+}
