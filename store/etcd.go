@@ -81,7 +81,7 @@ type etcdStore struct {
 	revMu   sync.Mutex
 	applied int64
 	seen    int64
-	advance chan struct{} // closed and replaced when either moves
+	waiters []*waiter
 
 	loaded   chan struct{}
 	contact  atomic.Int64 // unix nanoseconds of the last answer from etcd
@@ -121,7 +121,7 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &etcdStore{
 		s: s, opts: eo, cli: cli, prefix: eo.Prefix + "/", ctx: ctx, cancel: cancel,
-		done: make(chan struct{}), advance: make(chan struct{}), loaded: make(chan struct{}),
+		done: make(chan struct{}), loaded: make(chan struct{}),
 		progress: make(chan struct{}, 1),
 	}
 	e.contact.Store(time.Now().UnixNano())

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -145,48 +146,57 @@ func (e *etcdStore) waitSeen(ctx context.Context, rev int64) error {
 	return e.waitRev(ctx, rev, true)
 }
 
+// waiter is a writer waiting for a revision; its channel is closed once
+// the snapshot includes it (or, with progress, etcd said nothing up to it
+// is left to come).
+type waiter struct {
+	rev      int64
+	progress bool
+	ch       chan struct{}
+}
+
 func (e *etcdStore) waitRev(ctx context.Context, rev int64, progress bool) error {
-	for {
-		e.revMu.Lock()
-		applied, seen, ch := e.applied, e.seen, e.advance
+	w := &waiter{rev: rev, progress: progress, ch: make(chan struct{})}
+	e.revMu.Lock()
+	if e.applied >= rev || progress && e.seen >= rev {
 		e.revMu.Unlock()
-		if applied >= rev || progress && seen >= rev {
-			return nil
+		return nil
+	}
+	e.waiters = append(e.waiters, w)
+	e.revMu.Unlock()
+	if progress {
+		e.askProgress()
+	}
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		e.revMu.Lock()
+		e.waiters = slices.DeleteFunc(e.waiters, func(x *waiter) bool { return x == w })
+		e.revMu.Unlock()
+		if e.ctx.Err() != nil {
+			return ErrClosed
 		}
-		if progress {
-			e.askProgress()
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			if e.ctx.Err() != nil {
-				return ErrClosed
-			}
-			return fmt.Errorf("write committed at etcd revision %d but not seen by this node within %s (etcd at %s): %w",
-				rev, e.opts.Timeout, e.endpoints(), ErrUnavailable)
-		}
+		return fmt.Errorf("write committed at etcd revision %d but not seen by this node within %s (etcd at %s): %w",
+			rev, e.opts.Timeout, e.endpoints(), ErrUnavailable)
 	}
 }
 
 // advanceTo records that the snapshot includes applied and that nothing
-// up to seen is left to come, and wakes the writers waiting for either.
+// up to seen is left to come, and wakes only the writers waiting for
+// what that covers.
 func (e *etcdStore) advanceTo(applied, seen int64) {
 	e.revMu.Lock()
 	defer e.revMu.Unlock()
-	moved := false
-	if applied > e.applied {
-		e.applied, moved = applied, true
-	}
-	if seen < e.applied {
-		seen = e.applied
-	}
-	if seen > e.seen {
-		e.seen, moved = seen, true
-	}
-	if moved {
-		close(e.advance)
-		e.advance = make(chan struct{})
-	}
+	e.applied = max(e.applied, applied)
+	e.seen = max(e.seen, seen, e.applied)
+	e.waiters = slices.DeleteFunc(e.waiters, func(w *waiter) bool {
+		if e.applied >= w.rev || w.progress && e.seen >= w.rev {
+			close(w.ch)
+			return true
+		}
+		return false
+	})
 }
 
 func (e *etcdStore) appliedRev() int64 {
