@@ -53,9 +53,10 @@ func (o *EtcdOptions) fill() {
 	}
 }
 
-// pageSize bounds the keys one Get of the initial load returns: about
-// 1,000 small records stay far below any message limit.
-const pageSize = 1000
+// pageSize bounds the keys one Get of a load returns: 5,000 records of a
+// few hundred bytes make a response of a few MiB, far below the client's
+// limit, in a fifth of the round trips 1,000 would take.
+const pageSize = 5000
 
 // etcdStore keeps the registry in etcd. Writes are guarded etcd
 // transactions built from the same txn code the BoltDB committer runs;

@@ -17,9 +17,10 @@ import (
 )
 
 // benchReg is the registration the write benchmarks make: one instance
-// with one TTL check, so two keys in one guarded transaction.
-func benchReg(id string) Registration {
-	return Registration{ID: id, Name: "bench", Address: "10.0.0.1", Port: 80, Tags: []string{"v1"},
+// with one TTL check, so two keys in one guarded transaction, in one of
+// 100 services (as BenchmarkRegister spreads them on BoltDB).
+func benchReg(id string, i int) Registration {
+	return Registration{ID: id, Name: fmt.Sprintf("svc%d", i%100), Address: "10.0.0.1", Port: 80, Tags: []string{"v1"},
 		Checks: []CheckSpec{{ID: id + "-ttl", TTL: time.Minute, Status: Passing}}}
 }
 
@@ -56,7 +57,7 @@ func runClients(b *testing.B, c, n int, op func(i int) error) {
 // same keys, values and comparisons) and waiting for nothing else, in the
 // same run on the same etcd.
 func BenchmarkEtcdRegister(b *testing.B) {
-	for _, members := range []int{1, 3} {
+	for _, members := range benchMembers {
 		c := etcdtest.Start(b, members)
 		s, err := OpenEtcd(Options{NodeName: "bench", Logger: slog.New(slog.DiscardHandler)}, EtcdOptions{Endpoints: c.Endpoints(), Prefix: "/bench"})
 		if err != nil {
@@ -68,7 +69,7 @@ func BenchmarkEtcdRegister(b *testing.B) {
 			b.Run(fmt.Sprintf("members=%d/clients=%d/store", members, clients), func(b *testing.B) {
 				base := fmt.Sprintf("s%d", benchRun.Add(1))
 				runClients(b, clients, b.N, func(i int) error {
-					_, err := s.Register(benchReg(fmt.Sprintf("%s-%d", base, i)))
+					_, err := s.Register(benchReg(fmt.Sprintf("%s-%d", base, i), i))
 					return err
 				})
 				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
@@ -76,7 +77,7 @@ func BenchmarkEtcdRegister(b *testing.B) {
 			b.Run(fmt.Sprintf("members=%d/clients=%d/bare", members, clients), func(b *testing.B) {
 				base := fmt.Sprintf("b%d", benchRun.Add(1))
 				runClients(b, clients, b.N, func(i int) error {
-					in, err := bareInstance(s, benchReg(fmt.Sprintf("%s-%d", base, i)))
+					in, err := bareInstance(s, benchReg(fmt.Sprintf("%s-%d", base, i), i))
 					if err != nil {
 						return err
 					}
@@ -155,7 +156,7 @@ func BenchmarkEtcdLoad(b *testing.B) {
 	runClients(b, 16, n/50, func(j int) error {
 		var ops []clientv3.Op
 		for i := j * 50; i < (j+1)*50; i++ {
-			r := benchReg(fmt.Sprintf("load-%d", i))
+			r := benchReg(fmt.Sprintf("load-%d", i), i)
 			r.Name = fmt.Sprintf("svc%d", i%1000)
 			r.Address = fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255)
 			in, err := bareInstance(s0, r)
@@ -173,10 +174,31 @@ func BenchmarkEtcdLoad(b *testing.B) {
 	})
 	s0.Close()
 	for b.Loop() {
+		// The peer: the same paged Get of every key, decoding nothing.
+		start := time.Now()
+		key, end := "/load/", clientv3.GetPrefixRangeEnd("/load/")
+		var rev int64
+		for {
+			opts := []clientv3.OpOption{clientv3.WithRange(end), clientv3.WithLimit(pageSize)}
+			if rev != 0 {
+				opts = append(opts, clientv3.WithRev(rev))
+			}
+			resp, err := cli.Get(context.Background(), key, opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rev = resp.Header.Revision
+			if !resp.More {
+				break
+			}
+			key = string(resp.Kvs[len(resp.Kvs)-1].Key) + "\x00"
+		}
+		b.ReportMetric(time.Since(start).Seconds(), "bare-list-s")
+
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		start := time.Now()
+		start = time.Now()
 		s, err := OpenEtcd(Options{NodeName: "load", Logger: slog.New(slog.DiscardHandler)}, EtcdOptions{Endpoints: c.Endpoints(), Prefix: "/load", Timeout: 30 * time.Second})
 		if err != nil {
 			b.Fatal(err)
@@ -193,3 +215,6 @@ func BenchmarkEtcdLoad(b *testing.B) {
 		s.Close()
 	}
 }
+
+// benchMembers are the cluster sizes BenchmarkEtcdRegister runs on.
+var benchMembers = []int{1, 3}
