@@ -148,6 +148,10 @@ func TestEtcdIndexMonotonicAcrossNodes(t *testing.T) {
 	if err := a.Deregister("i0"); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := b.Register(Registration{ID: "i1", Name: "other", Port: 1}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Second, "a catches up", func() bool { return a.Snapshot().Index() == b.Snapshot().Index() })
 	fresh := openEtcd(t, c.Endpoints(), "/idx", "c")
 	if f, w := fresh.Snapshot().Index(), a.Snapshot().Index(); f != w {
 		t.Errorf("a node loading from scratch is at index %d, a watching one at %d", f, w)
@@ -155,6 +159,9 @@ func TestEtcdIndexMonotonicAcrossNodes(t *testing.T) {
 	if f, w := fresh.Snapshot().InstanceCount(), a.Snapshot().InstanceCount(); f != w || f != 4 {
 		t.Errorf("fresh node has %d instances, watching node %d, want 4", f, w)
 	}
+	// Each service's index is that of its last change on every node,
+	// also where that change was a removal or a move to another service.
+	sameRegistry(t, a.Snapshot(), fresh.Snapshot())
 }
 
 // TestEtcdConcurrentWritersLoseNothing has two nodes add checks to one
@@ -222,6 +229,9 @@ func TestEtcdStatusWritesAndHeartbeats(t *testing.T) {
 	if got, want := b.Snapshot().Service("q").Index, a.Snapshot().Service("q").Index; got != want {
 		t.Errorf("service index on b %d, on a %d", got, want)
 	}
+	// A node loading now serves the same indexes and heartbeat.
+	fresh := openEtcd(t, c.Endpoints(), "/hb", "c")
+	sameRegistry(t, a.Snapshot(), fresh.Snapshot())
 	// A status change is visible on both.
 	if err := b.UpdateTTL("q1-ttl", Warning, "slow"); err != nil {
 		t.Fatal(err)
@@ -304,9 +314,12 @@ func sameRegistry(t *testing.T, a, b *Snapshot) {
 			}
 		}
 	}
+	if a.Index() != b.Index() || a.CatalogIndex() != b.CatalogIndex() {
+		t.Errorf("index %d and catalog index %d against %d and %d", a.Index(), a.CatalogIndex(), b.Index(), b.CatalogIndex())
+	}
 	for _, svc := range a.Services() {
 		if o := b.Service(svc.Name); o == nil || o.Index != svc.Index || len(o.Instances) != len(svc.Instances) {
-			t.Errorf("service %s differs", svc.Name)
+			t.Errorf("service %s differs: %+v against %+v", svc.Name, svc, o)
 		}
 	}
 }

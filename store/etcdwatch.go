@@ -22,29 +22,51 @@ type keyChange struct {
 type change struct {
 	def    *keyChange
 	status map[string]*keyChange // by check ID
+	beat   map[string]*keyChange // by check ID
 }
 
-// changeSet groups key changes by instance.
-type changeSet map[string]*change
+// changeSet groups key changes by instance, and notes the removals from
+// services (gone keys) and the newest definition change.
+type changeSet struct {
+	byID   map[string]*change
+	gone   map[string]int64 // service → revision of its last removal
+	defMax int64            // newest revision of a definition or a removal
+}
 
-func (cs changeSet) add(rel string, kc *keyChange) {
-	id, check, ok := parseKey(rel)
-	if !ok {
+func newChangeSet() *changeSet {
+	return &changeSet{byID: map[string]*change{}, gone: map[string]int64{}}
+}
+
+func (cs *changeSet) add(rel string, kc *keyChange) {
+	kind, id, check := parseKey(rel)
+	switch kind {
+	case keyOther:
+		return
+	case keyGone:
+		cs.gone[id] = max(cs.gone[id], kc.mod)
+		cs.defMax = max(cs.defMax, kc.mod)
 		return
 	}
-	c := cs[id]
+	c := cs.byID[id]
 	if c == nil {
 		c = &change{}
-		cs[id] = c
+		cs.byID[id] = c
 	}
-	if check == "" {
+	switch kind {
+	case keyDef:
 		c.def = kc
-		return
+		cs.defMax = max(cs.defMax, kc.mod)
+	case keyStatus:
+		if c.status == nil {
+			c.status = map[string]*keyChange{}
+		}
+		c.status[check] = kc
+	case keyBeat:
+		if c.beat == nil {
+			c.beat = map[string]*keyChange{}
+		}
+		c.beat[check] = kc
 	}
-	if c.status == nil {
-		c.status = map[string]*keyChange{}
-	}
-	c.status[check] = kc
 }
 
 // run loads the registry, then follows etcd's watch; when the watch
@@ -90,16 +112,16 @@ func sleepCtx(ctx context.Context, d time.Duration) {
 
 // listing is the registry as one Get of every page read it.
 type listing struct {
-	changes changeSet
+	changes *changeSet
 	// rev is the revision read at; maxMod the highest ModRevision
-	// under the prefix, goneMod that of goneKey.
-	rev, maxMod, goneMod int64
+	// under the prefix.
+	rev, maxMod int64
 }
 
 // list reads every key under the prefix at one revision, a page at a
 // time.
 func (e *etcdStore) list() (listing, error) {
-	l := listing{changes: changeSet{}}
+	l := listing{changes: newChangeSet()}
 	end := clientv3.GetPrefixRangeEnd(e.prefix)
 	key := e.prefix
 	for {
@@ -118,12 +140,8 @@ func (e *etcdStore) list() (listing, error) {
 			l.rev = resp.Header.Revision
 		}
 		for _, kv := range resp.Kvs {
-			rel := string(kv.Key[len(e.prefix):])
 			l.maxMod = max(l.maxMod, kv.ModRevision)
-			if rel == goneKey {
-				l.goneMod = kv.ModRevision
-			}
-			l.changes.add(rel, &keyChange{value: kv.Value, mod: kv.ModRevision, create: kv.CreateRevision})
+			l.changes.add(string(kv.Key[len(e.prefix):]), &keyChange{value: kv.Value, mod: kv.ModRevision, create: kv.CreateRevision})
 		}
 		if !resp.More || len(resp.Kvs) == 0 {
 			return l, nil
@@ -135,9 +153,9 @@ func (e *etcdStore) list() (listing, error) {
 // relist loads the whole registry and publishes the difference to what
 // this node holds, so that readers and subscribers see only what really
 // changed while the watch was lost. Changes are applied in the order of
-// their revisions, so each service gets the index of its last change, as
-// on a node that watched them one by one; a removal gets the revision of
-// the last removal (goneKey), the best a listing can tell.
+// their revisions, so each service gets the index of its last visible
+// change (a removal counted through its gone key), as on a node that
+// watched them one by one.
 func (e *etcdStore) relist() (int64, error) {
 	start := time.Now()
 	l, err := e.list()
@@ -147,45 +165,65 @@ func (e *etcdStore) relist() (int64, error) {
 	e.mu.Lock()
 	snap := e.s.snap.Load()
 	t := newTxn(snap, e.s.opts.Now())
+	// A step applies one instance as listed (id), removes it (gone), or
+	// moves a service's index to a removal from it (service).
 	type step struct {
-		rev int64
-		id  string
+		rev         int64
+		id, service string
+		gone        bool
 	}
 	var steps []step
-	for id := range snap.instances.all() {
-		if c := l.changes[id]; c == nil || c.def == nil {
-			steps = append(steps, step{l.goneMod, id})
+	for id, in := range snap.instances.all() {
+		if c := l.changes.byID[id]; c == nil || c.def == nil {
+			steps = append(steps, step{rev: l.changes.gone[in.Name], id: id, gone: true})
 		}
 	}
-	for id, c := range l.changes {
-		if c.def == nil || e.current(snap, id, c) {
+	for id, c := range l.changes.byID {
+		if c.def == nil {
+			continue
+		}
+		if e.current(snap, id, c) {
+			// Only heartbeats can differ; they change nothing visible.
+			e.applyChange(t, id, &change{beat: c.beat}, 0, false)
 			continue
 		}
 		rev := c.def.mod
 		for _, kc := range c.status {
 			rev = max(rev, kc.mod)
 		}
-		steps = append(steps, step{rev, id})
+		steps = append(steps, step{rev: rev, id: id})
+	}
+	for svc, rev := range l.changes.gone {
+		if old := snap.Service(svc); old == nil || old.Index < uint64(rev) {
+			steps = append(steps, step{rev: rev, service: svc})
+		}
 	}
 	slices.SortFunc(steps, func(a, b step) int { return cmp.Compare(a.rev, b.rev) })
 	for _, st := range steps {
 		t.index = max(t.index, uint64(st.rev))
-		c := l.changes[st.id]
-		old := t.instance(st.id)
-		if c == nil || c.def == nil {
-			e.remove(t, old)
-			continue
-		}
-		if old != nil {
-			for _, ch := range old.Checks {
-				t.revs.del(statusKey(st.id, ch.ID))
+		switch {
+		case st.service != "":
+			if _, ok := t.services.get(st.service); ok || t.owned[st.service] != nil {
+				t.editService(st.service, true)
 			}
+		case st.gone:
+			if old := t.instance(st.id); old != nil {
+				e.remove(t, old)
+			}
+		default:
+			if old := t.instance(st.id); old != nil {
+				for _, ch := range old.Checks {
+					t.revs.del(statusKey(st.id, ch.ID))
+					t.revs.del(beatKey(st.id, ch.ID))
+				}
+			}
+			e.applyChange(t, st.id, l.changes.byID[st.id], st.rev, true)
 		}
-		e.applyChange(t, st.id, c, st.rev, true)
 	}
-	// Every change etcd holds is at or below maxMod, deletions included
+	// Every change etcd holds is at or below maxMod, removals included
 	// (see goneKey), so a node that listed and one that watched agree.
 	t.index = max(t.index, uint64(l.maxMod))
+	t.catalogAt = max(snap.catalog.index, uint64(l.changes.defMax))
 	e.s.publish(t)
 	e.mu.Unlock()
 	e.advanceTo(l.rev, l.rev)
@@ -193,8 +231,8 @@ func (e *etcdStore) relist() (int64, error) {
 	return l.rev, nil
 }
 
-// current reports whether this node already holds exactly what etcd
-// listed for instance id.
+// current reports whether this node already holds the definition and
+// statuses etcd listed for instance id.
 func (e *etcdStore) current(snap *Snapshot, id string, c *change) bool {
 	in := snap.Instance(id)
 	if in == nil || len(in.Checks) != len(c.status) {
@@ -289,7 +327,7 @@ func (e *etcdStore) applyEvents(evs []*clientv3.Event) int64 {
 	var last int64
 	for i := 0; i < len(evs); {
 		rev := evs[i].Kv.ModRevision
-		cs := changeSet{}
+		cs := newChangeSet()
 		for ; i < len(evs) && evs[i].Kv.ModRevision == rev; i++ {
 			kv := evs[i].Kv
 			kc := &keyChange{value: kv.Value, mod: kv.ModRevision, create: kv.CreateRevision,
@@ -297,8 +335,18 @@ func (e *etcdStore) applyEvents(evs []*clientv3.Event) int64 {
 			cs.add(string(kv.Key[len(e.prefix):]), kc)
 		}
 		t.index = max(t.index, uint64(rev))
-		for id, c := range cs {
+		if cs.defMax != 0 {
+			t.catalogAt = max(t.catalogAt, t.base.catalog.index, uint64(cs.defMax))
+		}
+		for id, c := range cs.byID {
 			e.applyChange(t, id, c, rev, false)
+		}
+		for svc := range cs.gone {
+			// A removal is visible by itself; this covers a gone key
+			// written with nothing this node holds.
+			if _, ok := t.services.get(svc); ok {
+				t.editService(svc, true)
+			}
 		}
 		last = rev
 	}
@@ -313,6 +361,7 @@ func (e *etcdStore) remove(t *txn, old *Instance) {
 	t.revs.del(defKey(old.ID))
 	for _, c := range old.Checks {
 		t.revs.del(statusKey(old.ID, c.ID))
+		t.revs.del(beatKey(old.ID, c.ID))
 	}
 	t.put(old, nil, false, true)
 }
@@ -334,9 +383,15 @@ func (e *etcdStore) applyChange(t *txn, id string, c *change, rev int64, full bo
 			t.revs.del(statusKey(id, check))
 		}
 	}
+	for check, kc := range c.beat {
+		if kc.del {
+			t.revs.del(beatKey(id, check))
+		}
+	}
 	var in *Instance
 	visible := false
-	if c.def != nil {
+	switch {
+	case c.def != nil:
 		d, err := decodeInstance(c.def.value, t.now)
 		if err != nil || d.ID != id {
 			log.Error("skipping an unreadable instance in etcd", "key", e.prefix+defKey(id), "revision", c.def.mod, "err", err)
@@ -351,7 +406,7 @@ func (e *etcdStore) applyChange(t *txn, id string, c *change, rev int64, full bo
 			}
 			switch kc := c.status[dc.ID]; {
 			case kc != nil && !kc.del:
-				d.Checks[i], _ = e.withStatus(t, id, dc, prev, kc, true, full)
+				d.Checks[i] = e.withStatus(t, id, dc, prev, kc, full)
 			case prev != nil && !full:
 				nc := *dc
 				nc.Status, nc.Output, nc.StatusSince, nc.Heartbeat = prev.Status, prev.Output, prev.StatusSince, prev.Heartbeat
@@ -362,10 +417,9 @@ func (e *etcdStore) applyChange(t *txn, id string, c *change, rev int64, full bo
 			}
 		}
 		in, visible = d, true
-	} else {
-		if old == nil {
-			return // statuses of an instance deleted in the same revision
-		}
+	case old == nil:
+		return // keys of an instance removed in the same revision
+	default:
 		cp := *old
 		cp.Checks = slices.Clone(old.Checks)
 		for check, kc := range c.status {
@@ -373,11 +427,15 @@ func (e *etcdStore) applyChange(t *txn, id string, c *change, rev int64, full bo
 			if i < 0 || kc.del {
 				continue
 			}
-			nc, vis := e.withStatus(t, id, cp.Checks[i], old.Checks[i], kc, false, false)
-			cp.Checks[i] = nc
-			visible = visible || vis
+			// Only a change readers see is written to a status key.
+			cp.Checks[i] = e.withStatus(t, id, cp.Checks[i], old.Checks[i], kc, false)
+			visible = true
 		}
 		in = &cp
+	}
+	beats := e.applyBeats(t, in, c.beat)
+	if !visible && !beats {
+		return
 	}
 	if visible {
 		t.index = max(t.index, uint64(rev))
@@ -385,21 +443,46 @@ func (e *etcdStore) applyChange(t *txn, id string, c *change, rev int64, full bo
 	t.put(old, in, false, visible)
 }
 
-// withStatus returns def (a check's definition) with the status kc holds.
-// It reports whether readers see a difference from prev (what this node
-// had); a heartbeat alone makes none. defChanged forces one: a rewritten
-// definition moves every check's ModifyIndex, as on BoltDB. listed says
-// kc comes from a listing rather than the watch.
-func (e *etcdStore) withStatus(t *txn, id string, def, prev *Check, kc *keyChange, defChanged, listed bool) (*Check, bool) {
+// applyBeats takes the heartbeats of beat keys into in's TTL checks,
+// each only when it is newer than the one in holds. It reports whether
+// any was.
+func (e *etcdStore) applyBeats(t *txn, in *Instance, beats map[string]*keyChange) bool {
+	newer := false
+	for check, kc := range beats {
+		if kc.del {
+			continue
+		}
+		beat, err := decodeBeat(kc.value)
+		if err != nil {
+			e.s.opts.Logger.Error("skipping an unreadable heartbeat in etcd", "key", e.prefix+beatKey(in.ID, check), "revision", kc.mod, "err", err)
+			continue
+		}
+		t.revs.set(beatKey(in.ID, check), keyRev{mod: kc.mod, create: kc.create, beat: beat})
+		i := slices.IndexFunc(in.Checks, func(c *Check) bool { return c.ID == check })
+		if i < 0 || !beat.After(in.Checks[i].Heartbeat) {
+			continue
+		}
+		nc := *in.Checks[i]
+		nc.Heartbeat = beat
+		in.Checks[i] = &nc
+		newer = true
+	}
+	return newer
+}
+
+// withStatus returns def (a check's definition) with the status kc holds
+// and the status key's revision as its ModifyIndex. listed says kc comes
+// from a listing rather than the watch.
+func (e *etcdStore) withStatus(t *txn, id string, def, prev *Check, kc *keyChange, listed bool) *Check {
 	r, err := decodeStatus(kc.value)
 	if err != nil {
 		e.s.opts.Logger.Error("skipping an unreadable check status in etcd", "key", e.prefix+statusKey(id, def.ID), "revision", kc.mod, "err", err)
-		return def, false
+		return def
 	}
 	t.revs.set(statusKey(id, def.ID), keyRev{mod: kc.mod, create: kc.create, beat: r.Beat})
 	nc := *def
 	nc.Status, nc.Output, nc.StatusSince = r.Status, r.Output, r.Since
-	nc.CreateIndex = uint64(kc.create)
+	nc.CreateIndex, nc.ModifyIndex = uint64(kc.create), uint64(kc.mod)
 	// A TTL check's heartbeat is the latest report anyone heard of: the
 	// one etcd holds, or one this node took since. A check this node
 	// sees for the first time in a listing starts with a full TTL, as
@@ -412,11 +495,5 @@ func (e *etcdStore) withStatus(t *txn, id string, def, prev *Check, kc *keyChang
 	case !r.Beat.IsZero():
 		nc.Heartbeat = r.Beat
 	}
-	visible := defChanged || prev == nil || prev.Status != r.Status || prev.Output != r.Output || !prev.StatusSince.Equal(r.Since)
-	if visible {
-		nc.ModifyIndex = uint64(kc.mod)
-	} else {
-		nc.ModifyIndex = prev.ModifyIndex
-	}
-	return &nc, visible
+	return &nc
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 )
@@ -12,12 +13,6 @@ import (
 // maxTxnOps is etcd's default limit on the operations (and on the
 // comparisons) of one transaction (--max-txn-ops).
 const maxTxnOps = 128
-
-// goneKey is put by every transaction that deletes an instance, so that
-// the highest ModRevision under the prefix is always the revision of the
-// last change, deletions included: a node that loads the registry from
-// scratch then starts at the same index as one that watched every change.
-const goneKey = "gone"
 
 // etcdPlan is one guarded etcd transaction: every key it writes must
 // still have the ModRevision the snapshot it was planned on holds.
@@ -56,7 +51,7 @@ func (e *etcdStore) plan(t *txn) (etcdPlan, error) {
 // base snapshot holds it) to in. A changed definition rewrites the
 // instance key and every status key, so that each check's ModifyIndex
 // moves with it as it does on BoltDB; a status change rewrites only its
-// own status key.
+// own status key; a TTL heartbeat alone goes to the check's beat key.
 func (e *etcdStore) planInstance(p *etcdPlan, base *Snapshot, old, in *Instance) error {
 	rev := func(k string) keyRev { r, _ := base.revs.get(k); return r }
 	switch {
@@ -67,7 +62,8 @@ func (e *etcdStore) planInstance(p *etcdPlan, base *Snapshot, old, in *Instance)
 		p.ops = append(p.ops,
 			clientv3.OpDelete(e.prefix+defKey(old.ID)),
 			clientv3.OpDelete(e.prefix+statusPrefix(old.ID), clientv3.WithPrefix()),
-			clientv3.OpPut(e.prefix+goneKey, old.ID))
+			clientv3.OpDelete(e.prefix+beatPrefix(old.ID), clientv3.WithPrefix()),
+			clientv3.OpPut(e.prefix+goneKey(old.Name), old.ID))
 		return nil
 	}
 	def, err := encodeDef(in)
@@ -88,36 +84,65 @@ func (e *etcdStore) planInstance(p *etcdPlan, base *Snapshot, old, in *Instance)
 				return err
 			}
 		}
-		if old != nil {
-			for _, c := range old.Checks {
-				if findCheck(in, c.ID) == nil {
-					k := statusKey(in.ID, c.ID)
-					p.guard(e.prefix+k, rev(k).mod)
-					p.ops = append(p.ops, clientv3.OpDelete(e.prefix+k))
-				}
+		if old == nil {
+			return nil
+		}
+		if old.Name != in.Name {
+			p.ops = append(p.ops, clientv3.OpPut(e.prefix+goneKey(old.Name), old.ID))
+		}
+		for _, c := range old.Checks {
+			if findCheck(in, c.ID) != nil {
+				continue
+			}
+			k := statusKey(in.ID, c.ID)
+			p.guard(e.prefix+k, rev(k).mod)
+			p.ops = append(p.ops, clientv3.OpDelete(e.prefix+k))
+			if c.Kind == KindTTL {
+				p.ops = append(p.ops, clientv3.OpDelete(e.prefix+beatKey(in.ID, c.ID)))
 			}
 		}
 		return nil
 	}
+	guarded := false
 	for _, c := range in.Checks {
 		prev := findCheck(old, c.ID)
 		switch {
 		case c.Status != prev.Status || c.Output != prev.Output || !c.StatusSince.Equal(prev.StatusSince):
+			if err := e.putStatus(p, base, in.ID, c); err != nil {
+				return err
+			}
 		case c.Heartbeat.Equal(prev.Heartbeat):
-			continue
-		case c.Kind != KindTTL || c.Heartbeat.Sub(rev(statusKey(in.ID, c.ID)).beat) < c.TTL/2:
+		case c.Kind != KindTTL || c.Heartbeat.Sub(storedBeat(base, in.ID, c.ID)) < c.TTL/2:
 			// The other nodes learn of a TTL report only when etcd's
 			// copy of the heartbeat is half a TTL old, so a check
 			// reporting steadily through this node costs etcd one write
 			// per half TTL rather than one per report.
 			p.local = true
-			continue
-		}
-		if err := e.putStatus(p, base, in.ID, c); err != nil {
-			return err
+		default:
+			v, err := encodeBeat(c)
+			if err != nil {
+				return err
+			}
+			if !guarded {
+				// A heartbeat must not bring back the keys of an
+				// instance removed or replaced meanwhile.
+				p.guard(e.prefix+defKey(in.ID), rev(defKey(in.ID)).mod)
+				guarded = true
+			}
+			p.ops = append(p.ops, clientv3.OpPut(e.prefix+beatKey(in.ID, c.ID), string(v)))
 		}
 	}
 	return nil
+}
+
+// storedBeat is the latest heartbeat of a TTL check that etcd holds.
+func storedBeat(snap *Snapshot, id, check string) time.Time {
+	s, _ := snap.revs.get(statusKey(id, check))
+	b, _ := snap.revs.get(beatKey(id, check))
+	if b.beat.After(s.beat) {
+		return b.beat
+	}
+	return s.beat
 }
 
 // putStatus writes one check's status key, guarded by the revision this

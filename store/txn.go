@@ -21,6 +21,10 @@ type txn struct {
 
 	owned          map[string]*ownedService
 	catalogChanged bool
+	// catalogAt, when set, is the index the catalog view takes instead
+	// of the txn's: on etcd, the revision of the last change to any
+	// instance definition, which every node can tell alike.
+	catalogAt uint64
 	// durable holds IDs of instances to write before answering; lazy
 	// those whose change may reach disk up to a second later.
 	durable map[string]struct{}
@@ -298,8 +302,12 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 		snap.done = make(chan struct{})
 		closers = append(closers, base.done)
 	}
-	if t.catalogChanged {
-		snap.catalog = &catalogView{index: t.index, done: make(chan struct{})}
+	if t.catalogChanged || t.catalogAt > base.catalog.index {
+		idx := t.index
+		if t.catalogAt != 0 {
+			idx = t.catalogAt
+		}
+		snap.catalog = &catalogView{index: idx, done: make(chan struct{})}
 		closers = append(closers, base.catalog.done)
 	}
 	return snap, closers

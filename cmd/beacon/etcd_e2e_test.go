@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -146,6 +148,92 @@ func TestEtcdNodes(t *testing.T) {
 		idx, h := index(t, p, "/v1/catalog/service/web")
 		if idx != want || h.Get("X-Consul-KnownLeader") != "true" {
 			t.Errorf("a node answers at index %d with KnownLeader %s; want %d and true", idx, h.Get("X-Consul-KnownLeader"), want)
+		}
+	}
+}
+
+// TestEtcdLedgerAcrossKills registers through three beacon processes from
+// six writers while the etcd leader and then one beacon node are killed
+// with SIGKILL (the node is started again): every registration that was
+// answered 200 is served by every node afterwards, at one index.
+func TestEtcdLedgerAcrossKills(t *testing.T) {
+	c := etcdtest.Start(t, 3)
+	nodes := startEtcdBeacons(t, c, 3)
+	var (
+		mu    sync.Mutex
+		acked []string
+		live  = []*proc{nodes[0], nodes[1], nodes[2]}
+	)
+	pick := func(i int) *proc {
+		mu.Lock()
+		defer mu.Unlock()
+		return live[i%len(live)]
+	}
+	stop := time.Now().Add(5 * time.Second)
+	var wg sync.WaitGroup
+	for w := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 1000 && time.Now().Before(stop); i++ {
+				id := fmt.Sprintf("w%d-%d", w, i)
+				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+				resp, err := pick(w+i).do(ctx, http.MethodPut, "/v1/agent/service/register",
+					fmt.Sprintf(`{"ID":%q,"Name":"svc%d","Port":%d}`, id, i%3, 1000+i))
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						mu.Lock()
+						acked = append(acked, id)
+						mu.Unlock()
+					}
+				}
+				cancel()
+			}
+		}()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	c.Leader(t).Kill(t)
+	time.Sleep(1500 * time.Millisecond)
+	mu.Lock()
+	victim := nodes[2]
+	live = nodes[:2]
+	mu.Unlock()
+	victim.kill()
+	restarted := startEtcdBeacons(t, c, 1)[0]
+	mu.Lock()
+	live = []*proc{nodes[0], nodes[1], restarted}
+	mu.Unlock()
+	wg.Wait()
+	t.Logf("%d registrations answered 200", len(acked))
+	if len(acked) == 0 {
+		t.Fatal("no registration succeeded")
+	}
+	ids := func(p *proc) map[string]bool {
+		got := map[string]bool{}
+		for s := range 3 {
+			var list []struct{ ServiceID string }
+			if err := json.Unmarshal([]byte(p.mustDo(t, http.MethodGet, fmt.Sprintf("/v1/catalog/service/svc%d", s), "")), &list); err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range list {
+				got[in.ServiceID] = true
+			}
+		}
+		return got
+	}
+	want, _ := index(t, nodes[0], "/v1/catalog/services")
+	for _, p := range []*proc{nodes[0], nodes[1], restarted} {
+		waitUntil(t, 5*time.Second, "every node at one index", func() bool {
+			idx, _ := index(t, p, "/v1/catalog/services")
+			return idx == want
+		})
+		got := ids(p)
+		for _, id := range acked {
+			if !got[id] {
+				t.Errorf("node at %s lost the acknowledged registration %s", p.httpAddr, id)
+			}
 		}
 	}
 }
