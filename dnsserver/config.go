@@ -1,48 +1,59 @@
 package dnsserver
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"math"
-	"net"
-	"net/netip"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Config configures a Server. Zero fields take the defaults their comments
-// name; New fills and checks them.
+// Config configures a Server. New fills zero fields with the defaults
+// their comments name, then checks every field with Validate.
 type Config struct {
-	// Addr is the UDP and TCP listen address; default "127.0.0.1:8600".
+	// Addr is the UDP and TCP listen address, host:port where the host is
+	// empty (every interface), an IP address or a host name; default
+	// DefaultAddr.
 	Addr string
 	// Domain is the zone served, with or without the trailing dot, in any
-	// case; default "service.local".
+	// case; default DefaultDomain. Validate makes it a lower-case FQDN.
 	Domain string
-	// TTL is the TTL of records of passing instances; default 30s.
+	// TTL is the TTL of records of passing instances, whole seconds of at
+	// least 1s; default DefaultTTL.
 	TTL time.Duration
 	// WarningTTL is the TTL when an instance in the answer is warning;
-	// default 5s.
+	// default DefaultWarningTTL.
 	WarningTTL time.Duration
 	// NegativeTTL is the SOA minimum and the TTL of NXDOMAIN and NODATA
-	// answers; default 5s.
+	// answers; default DefaultNegativeTTL.
 	NegativeTTL time.Duration
 	// OnlyPassing leaves warning instances out of answers; default false.
 	OnlyPassing bool
 	// Recursors are upstream servers, "host" or "host:port" (port 53 by
 	// default), for names outside the zone; none means such queries get
-	// REFUSED.
+	// REFUSED. Validate gives each a port; Start looks host names up once.
 	Recursors []string
+	// RecursorAllow lists the client networks, as CIDRs or single
+	// addresses, whose questions outside the zone go to the Recursors;
+	// other clients get REFUSED for them. Nil means DefaultRecursorAllow().
+	RecursorAllow []string
+	// RateLimit bounds the responses per second over UDP to one client
+	// network (a /24 in IPv4, a /56 in IPv6); 0, the default, sets no
+	// limit. TCP is never limited: its clients cannot forge their address.
+	RateLimit int
+	// RateLimitSlip says what becomes of UDP responses over RateLimit:
+	// one in this many is sent as an empty reply with TC set, so that a
+	// real client retries over TCP, and the rest are dropped; 1 sends
+	// every one truncated and 0 drops every one. beacon serve uses
+	// DefaultRateLimitSlip.
+	RateLimitSlip int
 	// Logger receives the server's logs; default slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the server's metrics; nil registers none.
 	Registerer prometheus.Registerer
-	// Now returns the time TTLs are computed against; default time.Now.
+	// Now returns the time TTLs and rate limits are computed against;
+	// default time.Now.
 	Now func() time.Time
 
 	// CacheSize bounds the number of packed answers kept; default 16384,
@@ -68,13 +79,21 @@ type Config struct {
 	UDPReaders int
 }
 
-// Defaults of Config.
+// Defaults of Config, which beacon serve's flags take as theirs.
 const (
 	DefaultAddr        = "127.0.0.1:8600"
 	DefaultDomain      = "service.local"
 	DefaultTTL         = 30 * time.Second
 	DefaultWarningTTL  = 5 * time.Second
 	DefaultNegativeTTL = 5 * time.Second
+	// DefaultRateLimit is no limit, as NSD and Knot DNS ship: a registry
+	// mostly answers its own network, whose resolvers may well send
+	// thousands of queries a second from one address.
+	DefaultRateLimit = 0
+	// DefaultRateLimitSlip truncates every other response over the limit,
+	// as NSD and Knot DNS do.
+	DefaultRateLimitSlip = 2
+
 	defaultCacheSize   = 16384
 	defaultMaxTCPConns = 1024
 	defaultMaxTCPQs    = 65536
@@ -82,26 +101,29 @@ const (
 	defaultRecTimeout  = 2 * time.Second
 )
 
+// DefaultRecursorAllow returns the client networks that may use the
+// recursors when Config.RecursorAllow is nil: loopback, private (RFC
+// 1918, RFC 4193) and link-local networks, none of which the wider
+// Internet can reach, so beacon is never an open resolver by default.
+func DefaultRecursorAllow() []string {
+	return []string{
+		"127.0.0.0/8", "::1/128",
+		"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7",
+		"169.254.0.0/16", "fe80::/10",
+	}
+}
+
 // maxTTL is the largest TTL a record can carry (RFC 2181 section 8).
 const maxTTL = time.Duration(math.MaxInt32) * time.Second
 
-// fill applies the defaults and checks every field, naming the flag a
-// user would set.
+// fill applies the defaults to zero fields and checks every field.
 func (c *Config) fill() error {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
-	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
-		return fmt.Errorf("-dns-addr %q: want host:port, such as %s", c.Addr, DefaultAddr)
-	}
 	if c.Domain == "" {
 		c.Domain = DefaultDomain
 	}
-	origin, err := normalizeDomain(c.Domain)
-	if err != nil {
-		return err
-	}
-	c.Domain = origin
 	if c.TTL == 0 {
 		c.TTL = DefaultTTL
 	}
@@ -111,26 +133,9 @@ func (c *Config) fill() error {
 	if c.NegativeTTL == 0 {
 		c.NegativeTTL = DefaultNegativeTTL
 	}
-	for _, f := range []struct {
-		flag string
-		d    time.Duration
-	}{{"-ttl", c.TTL}, {"-warning-ttl", c.WarningTTL}, {"-negative-ttl", c.NegativeTTL}} {
-		if f.d < time.Second || f.d > maxTTL {
-			return fmt.Errorf("%s %s: want a duration from 1s to %s", f.flag, f.d, maxTTL)
-		}
+	if c.RecursorAllow == nil {
+		c.RecursorAllow = DefaultRecursorAllow()
 	}
-	recs := make([]string, 0, len(c.Recursors))
-	for _, r := range c.Recursors {
-		a, err := recursorAddr(r)
-		if err != nil {
-			return err
-		}
-		if a, err = resolveRecursor(r, a); err != nil {
-			return err
-		}
-		recs = append(recs, a)
-	}
-	c.Recursors = recs
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -155,84 +160,85 @@ func (c *Config) fill() error {
 	if c.UDPReaders == 0 {
 		c.UDPReaders = runtime.GOMAXPROCS(0)
 	}
+	return c.Validate()
+}
+
+// ConfigError is a Config field that Validate refused.
+type ConfigError struct {
+	// Field names the Config field, such as "TTL".
+	Field string
+	// Err says what is wrong with the field's value, in one sentence.
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns what is wrong with the field.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Validate checks the fields that have rules, as they stand, and brings
+// those with a canonical form to it: Domain to a lower-case FQDN, each
+// recursor to host:port, each allowed network to its CIDR. A zero field
+// is checked like any other value (a TTL of 0s is an error), since only
+// New fills defaults. Validate does no network I/O, and a Config it
+// accepted passes it again unchanged. The error is a *ConfigError, and
+// leaves c as it was.
+func (c *Config) Validate() error {
+	n := *c
+	if err := n.validate(); err != nil {
+		return err
+	}
+	*c = n
 	return nil
 }
 
-// normalizeDomain returns the zone as a lower-case FQDN.
-func normalizeDomain(d string) (string, error) {
-	origin := dns.CanonicalName(d)
-	if origin == "." || strings.Contains(origin, `\`) || strings.HasPrefix(origin, ".") {
-		return "", fmt.Errorf("-domain %q: want a domain name such as %s", d, DefaultDomain)
-	}
-	if _, ok := dns.IsDomainName(origin); !ok {
-		return "", fmt.Errorf("-domain %q: want a domain name such as %s", d, DefaultDomain)
-	}
-	for _, l := range dns.SplitDomainName(origin) {
-		if !isLDH(l) {
-			return "", fmt.Errorf("-domain %q: label %q may hold only letters, digits and hyphens", d, l)
+func (c *Config) validate() error {
+	for _, f := range []struct {
+		field string
+		check func() error
+	}{
+		{"Addr", func() error { return checkListenAddr(c.Addr) }},
+		{"Domain", func() error { return normalize(&c.Domain, normalizeDomain) }},
+		{"TTL", func() error { return checkTTL(c.TTL) }},
+		{"WarningTTL", func() error { return checkTTL(c.WarningTTL) }},
+		{"NegativeTTL", func() error { return checkTTL(c.NegativeTTL) }},
+		{"Recursors", func() error { return normalize(&c.Recursors, eachOf(recursorAddr)) }},
+		{"RecursorAllow", func() error { return normalize(&c.RecursorAllow, eachOf(allowedNet)) }},
+		{"RateLimit", func() error { return checkNotNegative(c.RateLimit, "0 sets no limit") }},
+		{"RateLimitSlip", func() error { return checkNotNegative(c.RateLimitSlip, "0 drops every response over the limit") }},
+	} {
+		if err := f.check(); err != nil {
+			return &ConfigError{Field: f.field, Err: err}
 		}
 	}
-	return origin, nil
+	return nil
 }
 
-// recursorAddr turns "host" or "host:port" into "host:port", port 53 by
-// default. An IPv6 literal may be bare ("::1") or bracketed with a port.
-func recursorAddr(r string) (string, error) {
-	bad := func(why string) error {
-		return fmt.Errorf("-recursor %q: %s; want host or host:port, such as 192.0.2.1 or 192.0.2.1:53", r, why)
+// normalize replaces *v by its canonical form, or leaves it and returns
+// why it has none.
+func normalize[T any](v *T, canon func(T) (T, error)) error {
+	n, err := canon(*v)
+	if err != nil {
+		return err
 	}
-	if r == "" {
-		return "", bad("empty")
-	}
-	if a, err := netip.ParseAddr(r); err == nil {
-		return netip.AddrPortFrom(a, 53).String(), nil
-	}
-	host, port := r, "53"
-	if strings.Contains(r, ":") {
-		h, p, err := net.SplitHostPort(r)
-		if err != nil {
-			return "", bad("not a host:port")
-		}
-		host, port = h, p
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-		return "", bad("port " + strconv.Quote(port) + " is not a number from 1 to 65535")
-	}
-	if _, err := netip.ParseAddr(host); err != nil {
-		if _, ok := dns.IsDomainName(host); !ok || host == "" || strings.ContainsAny(host, `\ `) {
-			return "", bad("host " + strconv.Quote(host) + " is neither an IP address nor a host name")
-		}
-	}
-	return net.JoinHostPort(host, port), nil
+	*v = n
+	return nil
 }
 
-// resolveRecursor looks a recursor's host name up once, at start. Looking
-// it up per query would go through the system resolver, which loops when
-// resolv.conf points at beacon itself.
-func resolveRecursor(flag, hostPort string) (string, error) {
-	host, port, _ := net.SplitHostPort(hostPort)
-	if _, err := netip.ParseAddr(host); err == nil {
-		return hostPort, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(addrs) == 0 {
-		return "", fmt.Errorf("-recursor %q: cannot resolve %s (%v); give an IP address", flag, host, err)
-	}
-	return net.JoinHostPort(addrs[0].Unmap().String(), port), nil
-}
-
-// isLDH reports whether s is a non-empty run of letters, digits and hyphens.
-func isLDH(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
-			return false
+// eachOf applies canon to every element of a list; nil stays nil.
+func eachOf(canon func(string) (string, error)) func([]string) ([]string, error) {
+	return func(in []string) ([]string, error) {
+		if in == nil {
+			return nil, nil
 		}
+		out := make([]string, 0, len(in))
+		for _, s := range in {
+			n, err := canon(s)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, n)
+		}
+		return out, nil
 	}
-	return true
 }

@@ -31,7 +31,7 @@ func newHandler(cfg *Config, src Source, met *metrics) *handler {
 		z:     newZone(cfg),
 		src:   src,
 		cache: newAnswerCache(cfg.CacheSize),
-		fwd:   newForwarder(cfg.Recursors, cfg.RecursorTimeout, cfg.Logger),
+		fwd:   newForwarder(cfg),
 		met:   met,
 		log:   cfg.Logger,
 		now:   cfg.Now,
@@ -63,7 +63,7 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		h.met.misses.Inc()
 	}
 	m, mt := h.build(req, snap, e, tcp)
-	if mt.forward && h.fwd != nil {
+	if mt.forward && h.fwd != nil && h.fwd.allows(w.RemoteAddr()) {
 		if aw, ok := w.(asyncWriter); ok {
 			aw.async(func(w dns.ResponseWriter) { h.forward(w, req, e, tcp, start) })
 			return

@@ -132,9 +132,10 @@ func serveDirect(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) *dns.Msg {
 // recorder is a dns.ResponseWriter that keeps the last reply's bytes,
 // reusing its buffer so that benchmarks measure the handler alone.
 type recorder struct {
-	tcp bool
-	buf []byte
-	n   int
+	tcp    bool
+	buf    []byte
+	n      int
+	remote net.Addr // default remote
 }
 
 var (
@@ -149,7 +150,12 @@ func (r *recorder) LocalAddr() net.Addr {
 	}
 	return udpLocal
 }
-func (r *recorder) RemoteAddr() net.Addr { return remote }
+func (r *recorder) RemoteAddr() net.Addr {
+	if r.remote != nil {
+		return r.remote
+	}
+	return remote
+}
 func (r *recorder) WriteMsg(m *dns.Msg) error {
 	b, err := m.Pack()
 	if err != nil {

@@ -136,61 +136,6 @@ func TestForwardingDoesNotBlockZone(t *testing.T) {
 	}
 }
 
-func TestRecursorAddr(t *testing.T) {
-	for in, want := range map[string]string{
-		"192.0.2.1":         "192.0.2.1:53",
-		"192.0.2.1:5353":    "192.0.2.1:5353",
-		"::1":               "[::1]:53",
-		"[2001:db8::1]:553": "[2001:db8::1]:553",
-		"dns.example":       "dns.example:53",
-		"dns.example:54":    "dns.example:54",
-	} {
-		got, err := recursorAddr(in)
-		if err != nil || got != want {
-			t.Errorf("recursorAddr(%q) = %q, %v; want %q", in, got, err, want)
-		}
-	}
-	for _, bad := range []string{"", "192.0.2.1:0", "192.0.2.1:99999", "192.0.2.1:x", "bad host", "a:b:c", ":53"} {
-		if _, err := recursorAddr(bad); err == nil || !strings.HasPrefix(err.Error(), "-recursor ") {
-			t.Errorf("recursorAddr(%q): %v, want an error naming -recursor", bad, err)
-		}
-	}
-}
-
-func TestResolveRecursor(t *testing.T) {
-	got, err := resolveRecursor("localhost:5300", "localhost:5300")
-	if err != nil || (got != "127.0.0.1:5300" && got != "[::1]:5300") {
-		t.Errorf("resolveRecursor(localhost:5300) = %q, %v; want a loopback address", got, err)
-	}
-	if got, err := resolveRecursor("192.0.2.1", "192.0.2.1:53"); err != nil || got != "192.0.2.1:53" {
-		t.Errorf("an IP recursor changed: %q, %v", got, err)
-	}
-	if _, err := resolveRecursor("no-such-host.invalid", "no-such-host.invalid:53"); err == nil || !strings.HasPrefix(err.Error(), "-recursor ") {
-		t.Errorf("unresolvable recursor: %v, want an error naming -recursor", err)
-	}
-}
-
-func TestConfigErrors(t *testing.T) {
-	for _, c := range []struct {
-		cfg  Config
-		flag string
-	}{
-		{Config{Addr: "8600"}, "-dns-addr"},
-		{Config{Domain: "."}, "-domain"},
-		{Config{Domain: "a..b"}, "-domain"},
-		{Config{Domain: "bad_label.local"}, "-domain"},
-		{Config{TTL: -time.Second}, "-ttl"},
-		{Config{WarningTTL: 500 * time.Millisecond}, "-warning-ttl"},
-		{Config{NegativeTTL: 100 * 365 * 24 * time.Hour}, "-negative-ttl"},
-		{Config{Recursors: []string{"192.0.2.1:0"}}, "-recursor"},
-	} {
-		_, err := New(c.cfg, fakeSource{})
-		if err == nil || !strings.HasPrefix(err.Error(), c.flag+" ") || strings.Contains(err.Error(), "\n") {
-			t.Errorf("%+v: error %v, want one line starting with %s", c.cfg, err, c.flag)
-		}
-	}
-}
-
 func TestStartErrors(t *testing.T) {
 	f := newFixture(t, nil)
 	srv, err := New(Config{Addr: f.srv.UDPAddr().String(), Logger: quiet}, f.st)

@@ -35,6 +35,7 @@ const (
 type Server struct {
 	cfg Config
 	h   *handler
+	rrl *limiter // nil without a rate limit
 
 	// mu serializes Start and Shutdown.
 	mu       sync.Mutex
@@ -60,7 +61,7 @@ func New(cfg Config, src Source) (*Server, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), state: errNotStarted}, nil
+	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), rrl: newLimiter(&cfg), state: errNotStarted}, nil
 }
 
 // Start binds UDP and TCP on cfg.Addr (with port 0, one port free for
@@ -74,6 +75,13 @@ func (s *Server) Start() error {
 	pc, ln, err := listen(s.cfg.Addr)
 	if err != nil {
 		return listenError(s.cfg.Addr, err)
+	}
+	if s.h.fwd != nil {
+		if err := s.h.fwd.start(pc.LocalAddr()); err != nil {
+			pc.Close()
+			ln.Close()
+			return fmt.Errorf("dns: %w", err)
+		}
 	}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }
@@ -89,11 +97,16 @@ func (s *Server) Start() error {
 	servers := []*dns.Server{s.tcp}
 	if udp, ok := pc.(*net.UDPConn); ok && s.cfg.UDPReaders > 0 && specificIP(s.cfg.Addr) {
 		s.batch = newUDPServer(udp, s.h, s.cfg.UDPReaders)
+		s.batch.rrl = s.rrl
 		s.batch.start(func(err error) { s.stopped("udp", err) })
 		notify()
 	} else {
+		var h dns.Handler = s.h
+		if s.rrl != nil {
+			h = limitedHandler{l: s.rrl, next: s.h}
+		}
 		s.udp = &dns.Server{
-			Net: "udp", PacketConn: pc, Handler: s.h,
+			Net: "udp", PacketConn: pc, Handler: h,
 			UDPSize:     udpReadSize,
 			ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
 			MsgAcceptFunc:     s.h.accept,

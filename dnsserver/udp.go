@@ -39,6 +39,7 @@ type udpServer struct {
 	conn    *net.UDPConn
 	bc      batchConn
 	h       *handler
+	rrl     *limiter // nil without a rate limit
 	local   net.Addr
 	readers int
 
@@ -110,6 +111,10 @@ func (u *udpServer) read() error {
 			u.h.log.Debug("UDP read failed", "err", err)
 			continue
 		}
+		if u.rrl != nil {
+			// One clock reading serves the batch.
+			w.sec = u.rrl.second()
+		}
 		k := 0
 		for i := range n {
 			m := &in[i]
@@ -173,6 +178,9 @@ func (u *udpServer) serve(b []byte, w *batchWriter) {
 		w.Write(formErr(dh))
 		return
 	}
+	if u.rrl != nil && !u.rrl.admit(w, req, w.sec) {
+		return
+	}
 	u.h.ServeDNS(w, req)
 }
 
@@ -193,6 +201,7 @@ type batchWriter struct {
 	remote net.Addr
 	buf    *[]byte
 	wrote  bool
+	sec    uint64 // the batch's rate-limiting period
 }
 
 func (w *batchWriter) reset(remote net.Addr, buf *[]byte) {

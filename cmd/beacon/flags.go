@@ -8,29 +8,26 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/dnsserver"
 )
 
 // serveConfig is what `beacon serve` runs with, after flags, environment
-// and validation. The defaults are those of DESIGN.md.
+// and validation. The defaults are those of DESIGN.md; the DNS ones are
+// dnsserver's.
 type serveConfig struct {
-	DataDir     string
-	DNSAddr     string
-	HTTPAddr    string
-	Domain      string // lower-case, without the trailing dot
-	Datacenter  string
-	TTL         time.Duration
-	WarningTTL  time.Duration
-	NegativeTTL time.Duration
-	OnlyPassing bool
-	Recursors   []string // each host:port
-	Node        string
-	Advertise   string
-	Token       string // from -token, or read from -token-file
-	TokenFile   string
-	TLSCert     string
-	TLSKey      string
-	TLS         *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
-	LogLevel    slog.Level
+	DataDir    string
+	DNS        dnsserver.Config // the DNS flags, as dnsserver.Config.Validate normalised them
+	HTTPAddr   string
+	Datacenter string
+	Node       string
+	Advertise  string
+	Token      string // from -token, or read from -token-file
+	TokenFile  string
+	TLSCert    string
+	TLSKey     string
+	TLS        *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
+	LogLevel   slog.Level
 
 	Store       string      // -store as given
 	StoreTarget storeTarget // -store parsed
@@ -45,15 +42,18 @@ type serveConfig struct {
 func serveFlags(fs *flagSet, cfg *serveConfig) {
 	host, _ := os.Hostname()
 	fs.StringVar(&cfg.DataDir, "data-dir", "./data", "directory of beacon.db (created if missing)")
-	fs.StringVar(&cfg.DNSAddr, "dns-addr", "127.0.0.1:8600", "UDP and TCP listen address for DNS")
+	fs.StringVar(&cfg.DNS.Addr, "dns-addr", dnsserver.DefaultAddr, "UDP and TCP listen address for DNS")
 	fs.StringVar(&cfg.HTTPAddr, "http-addr", "127.0.0.1:8500", "HTTP API listen address")
-	fs.StringVar(&cfg.Domain, "domain", "service.local", "the zone served")
+	fs.StringVar(&cfg.DNS.Domain, "domain", dnsserver.DefaultDomain, "the zone served")
 	fs.StringVar(&cfg.Datacenter, "datacenter", "dc1", "datacenter name in Consul-style responses")
-	fs.DurationVar(&cfg.TTL, "ttl", 30*time.Second, "DNS TTL for records of passing instances")
-	fs.DurationVar(&cfg.WarningTTL, "warning-ttl", 5*time.Second, "DNS TTL when any instance in the answer is warning")
-	fs.DurationVar(&cfg.NegativeTTL, "negative-ttl", 5*time.Second, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
-	fs.BoolVar(&cfg.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
-	fs.Var((*listFlag)(&cfg.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
+	fs.DurationVar(&cfg.DNS.TTL, "ttl", dnsserver.DefaultTTL, "DNS TTL for records of passing instances")
+	fs.DurationVar(&cfg.DNS.WarningTTL, "warning-ttl", dnsserver.DefaultWarningTTL, "DNS TTL when any instance in the answer is warning")
+	fs.DurationVar(&cfg.DNS.NegativeTTL, "negative-ttl", dnsserver.DefaultNegativeTTL, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
+	fs.BoolVar(&cfg.DNS.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
+	fs.Var((*listFlag)(&cfg.DNS.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
+	fs.IntVar(&cfg.DNS.RateLimit, "dns-rate-limit", dnsserver.DefaultRateLimit, "UDP responses per second to one client network (/24, /56); 0: no limit")
+	fs.IntVar(&cfg.DNS.RateLimitSlip, "dns-rate-limit-slip", dnsserver.DefaultRateLimitSlip, "over -dns-rate-limit, send one in `N` responses empty with TC set (clients retry over TCP) and drop the rest; 1: all truncated, 0: all dropped")
+	fs.Var((*listFlag)(&cfg.DNS.RecursorAllow), "recursor-allow", "client `CIDR` whose names outside the zone go to -recursor; others get REFUSED (repeatable; env: comma-separated; default "+strings.Join(dnsserver.DefaultRecursorAllow(), ", ")+")")
 	fs.StringVar(&cfg.Node, "node", host, "node name reported in Consul-style responses")
 	fs.StringVar(&cfg.Advertise, "advertise", "127.0.0.1", "address used for an instance registered without one")
 	fs.StringVar(&cfg.Token, "token", "", "when set, every API call except /v1/status/*, /healthz and /metrics needs it")
@@ -67,6 +67,9 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.EtcdTimeout, "etcd-timeout", 5*time.Second, "a write etcd has not committed by then fails with 503")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 }
+
+// zone is the zone served, as people write it: without the trailing dot.
+func (cfg *serveConfig) zone() string { return strings.TrimSuffix(cfg.DNS.Domain, ".") }
 
 // parseServe reads the serve configuration from args, then the
 // environment for each flag not on the command line, and validates it.

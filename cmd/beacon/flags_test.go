@@ -5,9 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/dnsserver"
 )
 
 // mapEnv is an environment for tests.
@@ -24,14 +27,51 @@ func TestServeDefaults(t *testing.T) {
 	}
 	host, _ := os.Hostname()
 	want := &serveConfig{
-		DataDir: "./data", DNSAddr: "127.0.0.1:8600", HTTPAddr: "127.0.0.1:8500",
-		Domain: "service.local", Datacenter: "dc1",
-		TTL: 30 * time.Second, WarningTTL: 5 * time.Second, NegativeTTL: 5 * time.Second,
-		Recursors: nil, Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
+		DataDir: "./data", HTTPAddr: "127.0.0.1:8500", Datacenter: "dc1",
+		DNS: dnsserver.Config{
+			Addr: "127.0.0.1:8600", Domain: "service.local.",
+			TTL: 30 * time.Second, WarningTTL: 5 * time.Second, NegativeTTL: 5 * time.Second,
+			RateLimit: 0, RateLimitSlip: 2,
+		},
+		Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
 		Store: "bolt", EtcdTimeout: 5 * time.Second,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+// TestServeDNSDefaults: the DNS flags show and take dnsserver's defaults,
+// and every Config field dnsserver may refuse is named by a flag.
+func TestServeDNSDefaults(t *testing.T) {
+	fs := newFlagSet("serve", "")
+	serveFlags(fs, &serveConfig{})
+	for flag, want := range map[string]string{
+		"dns-addr": dnsserver.DefaultAddr, "domain": dnsserver.DefaultDomain,
+		"ttl": dnsserver.DefaultTTL.String(), "warning-ttl": dnsserver.DefaultWarningTTL.String(),
+		"negative-ttl":   dnsserver.DefaultNegativeTTL.String(),
+		"dns-rate-limit": strconv.Itoa(dnsserver.DefaultRateLimit), "dns-rate-limit-slip": strconv.Itoa(dnsserver.DefaultRateLimitSlip),
+	} {
+		if f := fs.Lookup(flag); f == nil || f.DefValue != want {
+			t.Errorf("-%s default %v, want dnsserver's %q", flag, f, want)
+		}
+	}
+	for field, flag := range dnsFlags {
+		if fs.Lookup(flag) == nil {
+			t.Errorf("Config.%s maps to -%s, which is no flag", field, flag)
+		}
+	}
+	// Every field with a rule is reached by a flag: each refused value
+	// comes back naming the flag, never the Go field.
+	for field, args := range map[string][]string{
+		"Addr": {"-dns-addr", "x"}, "Domain": {"-domain", "a b"}, "TTL": {"-ttl", "0s"},
+		"WarningTTL": {"-warning-ttl", "0s"}, "NegativeTTL": {"-negative-ttl", "0s"}, "Recursors": {"-recursor", "a b"},
+		"RecursorAllow": {"-recursor-allow", "x"}, "RateLimit": {"-dns-rate-limit", "-1"}, "RateLimitSlip": {"-dns-rate-limit-slip", "-1"},
+	} {
+		_, err := parseServeTest(args, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), args[0]+": ") || strings.Contains(err.Error(), field+":") {
+			t.Errorf("%v: %v, want an error naming %s and not Config.%s", args, err, args[0], field)
+		}
 	}
 }
 
@@ -48,23 +88,29 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 		want  any
 	}{
 		{"env sets dns addr", nil, map[string]string{"BEACON_DNS_ADDR": "127.0.0.1:1053"},
-			func(c *serveConfig) any { return c.DNSAddr }, "127.0.0.1:1053"},
+			func(c *serveConfig) any { return c.DNS.Addr }, "127.0.0.1:1053"},
 		{"flag beats env", []string{"-dns-addr", "127.0.0.1:2053"}, map[string]string{"BEACON_DNS_ADDR": "127.0.0.1:1053"},
-			func(c *serveConfig) any { return c.DNSAddr }, "127.0.0.1:2053"},
+			func(c *serveConfig) any { return c.DNS.Addr }, "127.0.0.1:2053"},
 		{"empty env is unset", nil, map[string]string{"BEACON_DATA_DIR": ""},
 			func(c *serveConfig) any { return c.DataDir }, "./data"},
 		{"dashes become underscores", nil, map[string]string{"BEACON_WARNING_TTL": "7s", "BEACON_NEGATIVE_TTL": "9s"},
-			func(c *serveConfig) any { return []time.Duration{c.WarningTTL, c.NegativeTTL} }, []time.Duration{7 * time.Second, 9 * time.Second}},
+			func(c *serveConfig) any { return []time.Duration{c.DNS.WarningTTL, c.DNS.NegativeTTL} }, []time.Duration{7 * time.Second, 9 * time.Second}},
 		{"bool from env", nil, map[string]string{"BEACON_ONLY_PASSING": "true"},
-			func(c *serveConfig) any { return c.OnlyPassing }, true},
+			func(c *serveConfig) any { return c.DNS.OnlyPassing }, true},
 		{"recursor list from env", nil, map[string]string{"BEACON_RECURSOR": "1.1.1.1, 9.9.9.9:5353,,::1"},
-			func(c *serveConfig) any { return c.Recursors }, []string{"1.1.1.1:53", "9.9.9.9:5353", "[::1]:53"}},
+			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"1.1.1.1:53", "9.9.9.9:5353", "[::1]:53"}},
 		{"recursor repeated flag beats env", []string{"-recursor", "8.8.8.8", "-recursor", "[2001:db8::1]:54"}, map[string]string{"BEACON_RECURSOR": "1.1.1.1"},
-			func(c *serveConfig) any { return c.Recursors }, []string{"8.8.8.8:53", "[2001:db8::1]:54"}},
+			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"8.8.8.8:53", "[2001:db8::1]:54"}},
+		{"rate limit from env", nil, map[string]string{"BEACON_DNS_RATE_LIMIT": "200", "BEACON_DNS_RATE_LIMIT_SLIP": "0"},
+			func(c *serveConfig) any { return []int{c.DNS.RateLimit, c.DNS.RateLimitSlip} }, []int{200, 0}},
+		{"recursor-allow replaces the default", []string{"-recursor-allow", "10.1.0.0/16", "-recursor-allow", "2001:db8::1"}, nil,
+			func(c *serveConfig) any { return c.DNS.RecursorAllow }, []string{"10.1.0.0/16", "2001:db8::1/128"}},
+		{"recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "0.0.0.0/0, ::/0"},
+			func(c *serveConfig) any { return c.DNS.RecursorAllow }, []string{"0.0.0.0/0", "::/0"}},
 		{"recursor hostname", []string{"-recursor", "dns.example"}, nil,
-			func(c *serveConfig) any { return c.Recursors }, []string{"dns.example:53"}},
+			func(c *serveConfig) any { return c.DNS.Recursors }, []string{"dns.example:53"}},
 		{"domain normalised", []string{"-domain", "Service.Internal."}, nil,
-			func(c *serveConfig) any { return c.Domain }, "service.internal"},
+			func(c *serveConfig) any { return c.zone() }, "service.internal"},
 		{"log level from env", nil, map[string]string{"BEACON_LOG_LEVEL": "DEBUG"},
 			func(c *serveConfig) any { return c.LogLevel }, slog.LevelDebug},
 		{"token from env", nil, map[string]string{"BEACON_TOKEN": "t0k"},
@@ -82,7 +128,7 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 		{"all interfaces", []string{"-http-addr", ":8500"}, nil,
 			func(c *serveConfig) any { return c.HTTPAddr }, ":8500"},
 		{"one second ttl", []string{"-ttl", "1s"}, nil,
-			func(c *serveConfig) any { return c.TTL }, time.Second},
+			func(c *serveConfig) any { return c.DNS.TTL }, time.Second},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -131,6 +177,10 @@ func TestServeFlagErrors(t *testing.T) {
 		{"bad datacenter", []string{"-datacenter", "dc/1"}, nil, []string{"-datacenter", "'/'"}},
 		{"bad recursor", []string{"-recursor", "1.1.1.1:x"}, nil, []string{"-recursor", "1.1.1.1:x"}},
 		{"bad recursor from env", nil, map[string]string{"BEACON_RECURSOR": "ok.example,bad host"}, []string{"BEACON_RECURSOR", "bad host"}},
+		{"negative rate limit", []string{"-dns-rate-limit", "-5"}, nil, []string{"-dns-rate-limit", "-5", "negative"}},
+		{"bad slip from env", nil, map[string]string{"BEACON_DNS_RATE_LIMIT_SLIP": "two"}, []string{"BEACON_DNS_RATE_LIMIT_SLIP", "two"}},
+		{"bad recursor-allow", []string{"-recursor-allow", "10.0.0.0/40"}, nil, []string{"-recursor-allow", "10.0.0.0/40"}},
+		{"bad recursor-allow from env", nil, map[string]string{"BEACON_RECURSOR_ALLOW": "10.0.0.0/8,lan"}, []string{"BEACON_RECURSOR_ALLOW", "lan"}},
 		{"recursor port 0", []string{"-recursor", "1.1.1.1:0"}, nil, []string{"-recursor", "port 0"}},
 		{"bad node", []string{"-node", "a b"}, nil, []string{"-node"}},
 		{"bad advertise", []string{"-advertise", "300.1.1.1"}, nil, []string{"-advertise", "300.1.1.1"}},

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net"
-	"strconv"
 	"strings"
 	"testing"
 )
@@ -22,27 +20,6 @@ func FuzzParseHTTPAddr(f *testing.F) {
 		again, err := parseHTTPAddr(u.String())
 		if err != nil || again.String() != u.String() {
 			t.Fatalf("%q gave %q, which parses to %v, %v", addr, u, again, err)
-		}
-	})
-}
-
-// FuzzRecursorAddr: an accepted upstream is host:port with a usable port,
-// and normalising it again changes nothing.
-func FuzzRecursorAddr(f *testing.F) {
-	f.Fuzz(func(t *testing.T, r string) {
-		hp, err := recursorAddr(r)
-		if err != nil {
-			return
-		}
-		_, port, err := net.SplitHostPort(hp)
-		if err != nil {
-			t.Fatalf("%q gave %q: %v", r, hp, err)
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
-			t.Fatalf("%q gave port %q", r, port)
-		}
-		if again, err := recursorAddr(hp); err != nil || again != hp {
-			t.Fatalf("%q gave %q, which gives %q, %v", r, hp, again, err)
 		}
 	})
 }

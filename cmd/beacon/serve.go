@@ -57,7 +57,7 @@ type server struct {
 // shuts it down gracefully. It returns an error if beacon could not start
 // or a component failed while running.
 func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, probe mdnsProbe) error {
-	log.Info("starting beacon", "version", buildVersion(), "data_dir", cfg.DataDir, "domain", cfg.Domain, "node", cfg.Node)
+	log.Info("starting beacon", "version", buildVersion(), "data_dir", cfg.DataDir, "domain", cfg.zone(), "node", cfg.Node)
 	warnSetup(log, cfg, probe)
 	s := &server{cfg: cfg, log: log, reg: newRegistry(), fatal: make(chan error, 4)}
 	err := s.start(ctx)
@@ -124,20 +124,17 @@ func (s *server) openStore(ctx context.Context) (*store.Store, error) {
 
 func (s *server) startDNS() error {
 	cfg := s.cfg
-	dns, err := dnsserver.New(dnsserver.Config{
-		Addr: cfg.DNSAddr, Domain: cfg.Domain,
-		TTL: cfg.TTL, WarningTTL: cfg.WarningTTL, NegativeTTL: cfg.NegativeTTL,
-		OnlyPassing: cfg.OnlyPassing, Recursors: cfg.Recursors,
-		Logger: s.log.With("component", "dns"), Registerer: s.reg,
-	}, s.store)
+	dcfg := cfg.DNS
+	dcfg.Logger, dcfg.Registerer = s.log.With("component", "dns"), s.reg
+	dns, err := dnsserver.New(dcfg, s.store)
 	if err != nil {
 		return fmt.Errorf("dns: %w", err)
 	}
 	if err := dns.Start(); err != nil {
-		return fmt.Errorf("dns: %w", err)
+		return err // already "dns: …"
 	}
 	s.dns = dns
-	s.log.Info("dns listening", "udp", dns.UDPAddr(), "tcp", dns.TCPAddr(), "domain", cfg.Domain)
+	s.log.Info("dns listening", "udp", dns.UDPAddr(), "tcp", dns.TCPAddr(), "domain", cfg.zone())
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -71,5 +72,22 @@ func TestLoopback(t *testing.T) {
 		if got := loopback(addr); got != want {
 			t.Errorf("loopback(%q) = %v, want %v", addr, got, want)
 		}
+	}
+}
+
+// TestServeRecursorIsSelf: beacon refuses to start forwarding to itself,
+// with one line naming the recursor, instead of looping.
+func TestServeRecursorIsSelf(t *testing.T) {
+	dnsPort, _ := freePorts(t)
+	addr := "127.0.0.1:" + strconv.Itoa(dnsPort)
+	cfg, err := parseServe(newFlagSet("serve", ""), []string{"-data-dir", t.TempDir(), "-dns-addr", addr,
+		"-http-addr", "127.0.0.1:0", "-recursor", addr}, mapEnv(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := mdnsProbe{NSSwitch: filepath.Join("testdata", "nsswitch", "plain.conf"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
+	err = serve(context.Background(), cfg, newLogger(&syncBuffer{}, cfg.LogLevel), probe)
+	if err == nil || !strings.Contains(err.Error(), "recursor "+addr+" is this server's own address") || strings.HasPrefix(err.Error(), "dns: dns:") {
+		t.Fatalf("serve: %v, want one refusal naming the recursor", err)
 	}
 }

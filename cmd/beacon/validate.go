@@ -4,14 +4,13 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/netip"
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/beacon-dns/beacon/dnsserver"
 	"github.com/beacon-dns/beacon/store"
 )
 
@@ -24,14 +23,8 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		err  func() error
 	}{
 		{"data-dir", func() error { return nonEmpty(cfg.DataDir) }},
-		{"dns-addr", func() error { return checkListenAddr(cfg.DNSAddr) }},
 		{"http-addr", func() error { return checkListenAddr(cfg.HTTPAddr) }},
-		{"domain", func() (err error) { cfg.Domain, err = normaliseDomain(cfg.Domain); return err }},
 		{"datacenter", func() error { return checkDatacenter(cfg.Datacenter) }},
-		{"ttl", func() error { return checkTTL(cfg.TTL) }},
-		{"warning-ttl", func() error { return checkTTL(cfg.WarningTTL) }},
-		{"negative-ttl", func() error { return checkTTL(cfg.NegativeTTL) }},
-		{"recursor", func() (err error) { cfg.Recursors, err = normaliseRecursors(cfg.Recursors); return err }},
 		{"node", func() error { return checkNode(cfg.Node) }},
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
@@ -39,12 +32,39 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"store", cfg.checkStore},
 		{"etcd-cacert", cfg.loadEtcdTLS},
 	}
+	if err := validateDNS(&cfg.DNS, src); err != nil {
+		return err
+	}
 	for _, c := range checks {
 		if err := c.err(); err != nil {
 			return fmt.Errorf("%s: %w", src[c.flag], err)
 		}
 	}
 	return nil
+}
+
+// dnsFlags names the flag of each dnsserver.Config field that a flag sets.
+var dnsFlags = map[string]string{
+	"Addr":          "dns-addr",
+	"Domain":        "domain",
+	"TTL":           "ttl",
+	"WarningTTL":    "warning-ttl",
+	"NegativeTTL":   "negative-ttl",
+	"Recursors":     "recursor",
+	"RecursorAllow": "recursor-allow",
+	"RateLimit":     "dns-rate-limit",
+	"RateLimitSlip": "dns-rate-limit-slip",
+}
+
+// validateDNS applies dnsserver's own rules to the DNS flags, and names
+// the flag or environment variable of a value they refuse.
+func validateDNS(c *dnsserver.Config, src map[string]string) error {
+	err := c.Validate()
+	var ce *dnsserver.ConfigError
+	if errors.As(err, &ce) && src[dnsFlags[ce.Field]] != "" {
+		return fmt.Errorf("%s: %w", src[dnsFlags[ce.Field]], ce.Err)
+	}
+	return err
 }
 
 func nonEmpty(s string) error {
@@ -83,28 +103,6 @@ func checkPort(port string) error {
 	return nil
 }
 
-// normaliseDomain returns the zone in lower case without the trailing dot.
-func normaliseDomain(s string) (string, error) {
-	d := strings.ToLower(strings.TrimSuffix(s, "."))
-	if d == "" {
-		return "", errors.New("must name a zone, such as service.local")
-	}
-	if len(d) > 253 {
-		return "", fmt.Errorf("%q is longer than 253 characters", s)
-	}
-	for _, l := range strings.Split(d, ".") {
-		if l == "" || len(l) > 63 {
-			return "", fmt.Errorf("%q has an empty label or one longer than 63 characters", s)
-		}
-		for i := 0; i < len(l); i++ {
-			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-				return "", fmt.Errorf("%q contains %q; zone labels have only letters, digits and hyphens", s, rune(c))
-			}
-		}
-	}
-	return d, nil
-}
-
 // checkDatacenter follows Consul: letters, digits, hyphens, underscores.
 func checkDatacenter(s string) error {
 	if s == "" {
@@ -116,62 +114,6 @@ func checkDatacenter(s string) error {
 		}
 	}
 	return nil
-}
-
-// checkTTL accepts whole seconds from 1 s up to the largest DNS TTL
-// (RFC 2181 §8). Zero is refused rather than taken for "no caching", as
-// a resolver that may not cache at all would query beacon for every
-// connection its clients open.
-func checkTTL(d time.Duration) error {
-	switch {
-	case d < time.Second:
-		return fmt.Errorf("%s is less than 1s", d)
-	case d%time.Second != 0:
-		return fmt.Errorf("%s is not a whole number of seconds, as DNS TTLs are", d)
-	case d/time.Second > math.MaxInt32:
-		return fmt.Errorf("%s is longer than a DNS TTL can be (2^31-1 s)", d)
-	}
-	return nil
-}
-
-// normaliseRecursors gives each upstream a port, 53 by default.
-func normaliseRecursors(rs []string) ([]string, error) {
-	if len(rs) == 0 {
-		return nil, nil
-	}
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		hp, err := recursorAddr(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, hp)
-	}
-	return out, nil
-}
-
-func recursorAddr(r string) (string, error) {
-	if a, err := netip.ParseAddr(r); err == nil {
-		return net.JoinHostPort(a.String(), "53"), nil
-	}
-	host, port, err := net.SplitHostPort(r)
-	if err != nil {
-		host, port = r, "53"
-	}
-	if err := checkPort(port); err != nil {
-		return "", fmt.Errorf("%q: %w", r, err)
-	}
-	n, _ := strconv.Atoi(port)
-	if n == 0 {
-		return "", fmt.Errorf("%q: port 0 cannot be queried", r)
-	}
-	port = strconv.Itoa(n) // "053" and "53" are one port
-	if _, err := netip.ParseAddr(host); err != nil {
-		if _, err := store.ParseAddress(host); err != nil || strings.Contains(host, ":") {
-			return "", fmt.Errorf("%q is not host or host:port", r)
-		}
-	}
-	return net.JoinHostPort(host, port), nil
 }
 
 func checkNode(s string) error {
