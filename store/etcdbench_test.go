@@ -126,9 +126,9 @@ func BenchmarkEtcdVisibleElsewhere(b *testing.B) {
 		if _, err := w.Register(Registration{ID: id, Name: "vis", Port: i%60000 + 1}); err != nil {
 			b.Fatal(err)
 		}
-		for r.Snapshot().Instance(id) == nil {
+		for snap := r.Snapshot(); snap.Instance(id) == nil; snap = r.Snapshot() {
 			select {
-			case <-r.Snapshot().Changed():
+			case <-snap.Changed():
 			case <-time.After(time.Second):
 				b.Fatalf("%s not visible on the other node within 1s", id)
 			}

@@ -5,6 +5,7 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -54,6 +55,17 @@ type Member struct {
 // Cluster is a running etcd cluster.
 type Cluster struct {
 	Members []*Member
+	// TLS is what clients need to reach a cluster started with TLS.
+	TLS *tls.Config
+}
+
+// TLSFiles make a cluster serve clients over TLS and require client
+// certificates signed by CA.
+type TLSFiles struct {
+	Cert, Key, CA string
+	// Client is the configuration of a client holding a certificate
+	// signed by CA; the tests' own clients use it.
+	Client *tls.Config
 }
 
 // Endpoints are the members' client addresses.
@@ -80,8 +92,21 @@ func freePort(t testing.TB) string {
 // flags given to every member. Cleanup kills the members by PID.
 func Start(t testing.TB, n int, extra ...string) *Cluster {
 	t.Helper()
+	return StartTLS(t, n, nil, extra...)
+}
+
+// StartTLS is Start with clients served over TLS when files is not nil.
+func StartTLS(t testing.TB, n int, files *TLSFiles, extra ...string) *Cluster {
+	t.Helper()
 	bin := Binary(t)
 	c := &Cluster{}
+	scheme := "http://"
+	if files != nil {
+		scheme = "https://"
+		c.TLS = files.Client
+		extra = append([]string{"--cert-file", files.Cert, "--key-file", files.Key,
+			"--trusted-ca-file", files.CA, "--client-cert-auth"}, extra...)
+	}
 	var initial []string
 	for i := range n {
 		m := &Member{Name: fmt.Sprintf("m%d", i), Client: freePort(t), Peer: freePort(t), Dir: t.TempDir(), bin: bin}
@@ -91,7 +116,7 @@ func Start(t testing.TB, n int, extra ...string) *Cluster {
 	for _, m := range c.Members {
 		m.args = append([]string{
 			"--name", m.Name, "--data-dir", filepath.Join(m.Dir, "data"),
-			"--listen-client-urls", "http://" + m.Client, "--advertise-client-urls", "http://" + m.Client,
+			"--listen-client-urls", scheme + m.Client, "--advertise-client-urls", scheme + m.Client,
 			"--listen-peer-urls", "http://" + m.Peer, "--initial-advertise-peer-urls", "http://" + m.Peer,
 			"--initial-cluster", strings.Join(initial, ","), "--initial-cluster-state", "new",
 			"--initial-cluster-token", "beacon-test",
@@ -179,7 +204,7 @@ func (m *Member) Signal(t testing.TB, sig syscall.Signal) {
 // Client returns a client of the whole cluster, closed at cleanup.
 func (c *Cluster) Client(t testing.TB) *clientv3.Client {
 	t.Helper()
-	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
+	cli, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second, TLS: c.TLS,
 		DialKeepAliveTime: 2 * time.Second, DialKeepAliveTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +221,7 @@ func (c *Cluster) WaitReady(t testing.TB, within time.Duration) {
 		if m.cmd == nil {
 			continue
 		}
-		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.Client}, DialTimeout: time.Second})
+		cli, err := clientv3.New(clientv3.Config{Endpoints: []string{m.Client}, DialTimeout: time.Second, TLS: c.TLS})
 		if err != nil {
 			t.Fatal(err)
 		}
