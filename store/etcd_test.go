@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"testing"
 	"time"
@@ -322,4 +323,81 @@ func sameRegistry(t *testing.T, a, b *Snapshot) {
 			t.Errorf("service %s differs: %+v against %+v", svc.Name, svc, o)
 		}
 	}
+}
+
+// TestEtcdExpiryOnEveryNode lets two nodes both enforce
+// DeregisterCriticalServiceAfter on one instance: it goes, once, from
+// both, and a healthy neighbour stays.
+func TestEtcdExpiryOnEveryNode(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := openEtcd(t, c.Endpoints(), "/exp", "a")
+	b := openEtcd(t, c.Endpoints(), "/exp", "b")
+	crit := CheckSpec{ID: "dead-ttl", TTL: time.Hour, Status: Critical, DeregisterCriticalServiceAfter: time.Second}
+	if _, err := a.Register(Registration{ID: "dead", Name: "e", Checks: []CheckSpec{crit}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Register(Registration{ID: "alive", Name: "e", Checks: []CheckSpec{{ID: "alive-ttl", TTL: time.Hour, Status: Passing, DeregisterCriticalServiceAfter: time.Second}}}); err != nil {
+		t.Fatal(err)
+	}
+	sub := a.Subscribe()
+	defer sub.Close()
+	for _, s := range []*Store{a, b} {
+		eventually(t, 3*time.Second, "the critical instance expires", func() bool { return s.Snapshot().Instance("dead") == nil })
+	}
+	time.Sleep(300 * time.Millisecond)
+	for _, s := range []*Store{a, b} {
+		if s.Snapshot().Instance("alive") == nil {
+			t.Errorf("node %s removed a passing instance", s.Snapshot().Node().Name)
+		}
+	}
+	removals := 0
+	for {
+		evs, _ := sub.Next()
+		if len(evs) == 0 {
+			break
+		}
+		for _, ev := range evs {
+			if ev.ID == "dead" && ev.New == nil {
+				removals++
+			}
+		}
+	}
+	if removals != 1 {
+		t.Errorf("the feed reported %d removals of the expired instance, want 1", removals)
+	}
+}
+
+// TestEtcdNotLoaded opens a store on an etcd that is not there: it is
+// not healthy and refuses writes at once, as unavailable.
+func TestEtcdNotLoaded(t *testing.T) {
+	s, err := OpenEtcd(Options{NodeName: "x", Logger: slog.New(slog.DiscardHandler)},
+		EtcdOptions{Endpoints: []string{etcdtestDeadAddr(t)}, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	time.Sleep(200 * time.Millisecond)
+	if err := s.Healthy(); !errors.Is(err, ErrNotLoaded) {
+		t.Errorf("Healthy before any load: %v, want ErrNotLoaded", err)
+	}
+	start := time.Now()
+	if _, err := s.Register(Registration{ID: "x", Name: "x"}); !errors.Is(err, ErrNotLoaded) || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("write before any load: %v after %s, want ErrNotLoaded at once", err, time.Since(start))
+	}
+	select {
+	case <-s.Loaded():
+		t.Error("Loaded closed with no etcd")
+	default:
+	}
+}
+
+// etcdtestDeadAddr is a loopback address nothing listens on.
+func etcdtestDeadAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
 }

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -235,5 +237,31 @@ func TestEtcdLedgerAcrossKills(t *testing.T) {
 				t.Errorf("node at %s lost the acknowledged registration %s", p.httpAddr, id)
 			}
 		}
+	}
+}
+
+// TestEtcdHealthChecks runs an HTTP check on two beacon nodes sharing a
+// registry: its status, written through etcd by whichever node gets there
+// first, puts the instance in and out of every node's DNS.
+func TestEtcdHealthChecks(t *testing.T) {
+	var healthy atomic.Bool
+	healthy.Store(true)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !healthy.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer backend.Close()
+	c := etcdtest.Start(t, 1)
+	nodes := startEtcdBeacons(t, c, 2)
+	nodes[0].mustDo(t, http.MethodPut, "/v1/agent/service/register", fmt.Sprintf(
+		`{"ID":"api1","Name":"api","Address":"10.0.0.7","Check":{"HTTP":%q,"Interval":"1s"}}`, backend.URL))
+	for _, want := range []int{1, 0} {
+		for _, p := range nodes {
+			waitUntil(t, 5*time.Second, fmt.Sprintf("%d passing instance(s) in DNS", want), func() bool {
+				return len(aRecords(t, p, "api.service.local")) == want
+			})
+		}
+		healthy.Store(false)
 	}
 }
