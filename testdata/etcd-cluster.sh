@@ -16,7 +16,17 @@ etcd_bin="${ETCD:-$(command -v etcd || echo /usr/bin/etcd)}"
 work="$(mktemp -d -t beacon-etcd.XXXXXX)"
 pids=()
 stop() {
+  trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill -CONT "$pid" 2>/dev/null || true; kill "$pid" 2>/dev/null || true; done
+  # An etcd leader whose followers stop with it waits for them a while;
+  # after 3 s, stop whatever is left for good.
+  for _ in $(seq 30); do
+    alive=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$work"
 }
