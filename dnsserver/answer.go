@@ -21,11 +21,17 @@ type zone struct {
 	posTTL      uint32 // -ttl, for records that do not follow health
 	negTTL      uint32
 	onlyPassing bool
-	tags        tagIndex // derived from snapshots, not configuration
+	originWire  []byte      // origin, packed
+	tags        tagIndex    // derived from snapshots, not configuration
+	large       *largeCache // likewise
 }
 
 func newZone(cfg *Config) *zone {
+	var origin [256]byte
+	n, _ := dns.PackDomainName(cfg.Domain, origin[:], 0, nil, false)
 	return &zone{
+		originWire:  origin[:n:n],
+		large:       newLargeCache(cfg.CacheSize >= 0),
 		origin:      cfg.Domain,
 		nsName:      "ns." + cfg.Domain,
 		mbox:        "hostmaster." + cfg.Domain,
@@ -48,14 +54,20 @@ type meta struct {
 	// forward says the name is outside the zone: a recursor may answer
 	// in place of the REFUSED reply.
 	forward bool
+	// large, when set, holds the answer records, which each reply
+	// samples and packs itself; the reply built holds none.
+	large *largeAnswer
 	// cacheable says the reply depends only on dep, the question and
 	// configuration.
 	cacheable bool
 }
 
-// answer builds the reply to req from snap at now. It touches no network
-// and no clock; EDNS and truncation are left to finish.
-func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.Msg, meta) {
+// answer builds the reply to req from snap at now, for a client that
+// takes replies of up to limit bytes, with an OPT record of optLen bytes.
+// It touches no network and no clock; EDNS and truncation are left to
+// finish. An answer with more records than the limit may take is left
+// out of the reply and returned in meta.large instead.
+func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time, limit, optLen int) (*dns.Msg, meta) {
 	if err := checkRequest(req); err != nil {
 		return refusal(req, rcodeOf(err)), meta{}
 	}
@@ -63,7 +75,8 @@ func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.M
 	l := &lookup{
 		z: z, snap: snap, now: now,
 		qname: q.Name, qtype: q.Qtype,
-		q: parseQuery(lowerASCII(q.Name), z.origin),
+		q:    parseQuery(lowerASCII(q.Name), z.origin),
+		room: limit - optLen - (&dns.Msg{Question: req.Question}).Len(),
 	}
 	r, err := l.run()
 	if err != nil {
@@ -76,6 +89,7 @@ func (z *zone) answer(req *dns.Msg, snap *store.Snapshot, now time.Time) (*dns.M
 		l.m.dep.readIndex(snap)
 	}
 	m := z.reply(req, r, err, serialOf(snap))
+	l.m.large = r.large
 	if r.shuffle {
 		shuffleRRs(m.Answer, r.weights)
 		l.m.weights, l.m.shuffle = r.weights, true

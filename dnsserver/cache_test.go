@@ -143,7 +143,7 @@ func TestUnpackableNotCached(t *testing.T) {
 	m, mt := h.build(q, f.st.Snapshot(), e, false)
 	m.Rcode = dns.RcodeBadCookie // extended, and no OPT to carry it
 	rec := &recorder{}
-	h.write(rec, q, m, &mt, ck, time.Time{})
+	h.write(rec, q, m, &mt, ck, 512, time.Time{})
 	if r := new(dns.Msg); r.Unpack(rec.buf) != nil || r.Rcode != dns.RcodeServerFailure {
 		t.Fatalf("unpackable reply: got %x, want SERVFAIL", rec.buf)
 	}

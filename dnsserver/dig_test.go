@@ -13,10 +13,7 @@ import (
 // installs dnsutils): the README's commands, TC fallback to TCP, reverse
 // lookups and 0x20 case.
 func TestDig(t *testing.T) {
-	dig, err := exec.LookPath("dig")
-	if err != nil {
-		t.Skip("dig not on PATH")
-	}
+	dig := tool(t, "dig")
 	f := newFixture(t, nil)
 	seed(t, f)
 	seedBig(t, f, 60)

@@ -16,19 +16,37 @@ import (
 // store coalesces their commits.
 func seedBig(t testing.TB, f *fixture, n int) {
 	t.Helper()
+	seedService(t, f, "big", n)
+}
+
+// seedService registers n instances of service name at distinct IPv4
+// addresses.
+func seedService(t testing.TB, f *fixture, name string, n int) {
+	t.Helper()
+	regs := make([]store.Registration, n)
+	for i := range regs {
+		regs[i] = store.Registration{
+			ID: fmt.Sprintf("%s%03d", name, i), Name: name,
+			Address: fmt.Sprintf("10.%d.%d.%d", 1+i/62500, i/250%250, i%250+1), Port: 1000 + i%60000,
+		}
+	}
+	registerAll(t, f, regs)
+}
+
+// registerAll registers regs concurrently, so the store coalesces their
+// commits.
+func registerAll(t testing.TB, f *fixture, regs []store.Registration) {
+	t.Helper()
 	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	sem := make(chan struct{}, 16)
-	for i := range n {
+	errs := make(chan error, len(regs))
+	sem := make(chan struct{}, 64)
+	for _, r := range regs {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			_, err := f.st.Register(store.Registration{
-				ID: fmt.Sprintf("big%03d", i), Name: "big",
-				Address: fmt.Sprintf("10.1.%d.%d", i/250, i%250+1), Port: 1000 + i,
-			})
+			_, err := f.st.Register(r)
 			errs <- err
 		}()
 	}

@@ -56,7 +56,7 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		ent := h.cache.get(ck.hash)
 		if ent != nil && ent.matches(req.Question[0].Name, ck.key) && ent.dep.valid(snap, h.now) {
 			h.met.hits.Inc()
-			h.send(w, req, ent)
+			h.send(w, req, ent, e.limit(tcp))
 			h.met.done(ent.typ, ent.rcode, start)
 			return
 		}
@@ -71,11 +71,13 @@ func (h *handler) serve(w dns.ResponseWriter, req *dns.Msg, start time.Time) {
 		h.forward(w, req, e, tcp, start)
 		return
 	}
-	h.write(w, req, m, &mt, ck, start)
+	h.write(w, req, m, &mt, ck, e.limit(tcp), start)
 }
 
-// write packs m, caches it when it may be reused, and sends it.
-func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cacheKey, start time.Time) {
+// write packs m, caches it when it may be reused, and sends it. A reply
+// whose answer is large is a header and question, filled in here with
+// the records that fit limit.
+func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cacheKey, limit int, start time.Time) {
 	bp := h.bufs.Get().(*[]byte)
 	defer h.bufs.Put(bp)
 	wire, err := m.PackBuffer((*bp)[:cap(*bp)])
@@ -85,13 +87,29 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 		wire, _ = m.PackBuffer((*bp)[:cap(*bp)])
 	}
 	typ, rc := typeOf(req), rcodeIndex(m.Rcode)
-	if ck.ok && mt.cacheable && !m.Truncated && len(wire) <= classSize[ck.class] {
+	switch {
+	case mt.large != nil:
+		ent, ok := newLargeEntry(ck.key, req.Question[0].Name, wire, mt)
+		if !ok {
+			h.log.Error("cannot pack DNS reply", "question", req.Question)
+			m = servfail(req, isTCP(w))
+			wire, _ = m.PackBuffer(wire)
+			rc = rcodeIndex(m.Rcode)
+			break
+		}
+		ent.typ, ent.rcode = typ, rc
+		if ck.ok {
+			h.cache.add(ck.hash, ent)
+		}
+		// The question is the request's own: no case to patch.
+		wire = ent.large.write(wire[:len(wire)-ent.optLen], ent.wire[len(ent.wire)-ent.optLen:], limit)
+	case ck.ok && mt.cacheable && !m.Truncated && len(wire) <= classSize[ck.class]:
 		if ent, ok := newEntry(ck.key, req.Question[0].Name, wire, mt); ok {
 			ent.typ, ent.rcode = typ, rc
 			h.cache.add(ck.hash, ent)
 			// Served like any hit, so the first reply is shuffled
 			// the same way as the rest.
-			wire = ent.writeTo(wire, req)
+			wire = ent.writeTo(wire, req, limit)
 		}
 	}
 	if cap(wire) <= 64<<10 {
@@ -105,19 +123,28 @@ func (h *handler) write(w dns.ResponseWriter, req, m *dns.Msg, mt *meta, ck cach
 
 // build makes the reply when the cache has none, with the pure core and
 // finish; for names outside the zone meta.forward says a recursor may
-// answer instead.
+// answer instead. A signed request is refused before anything else (RFC
+// 8945 section 5.2), with the TSIG record last, after the OPT record.
 func (h *handler) build(req *dns.Msg, snap *store.Snapshot, e edns, tcp bool) (*dns.Msg, meta) {
 	var m *dns.Msg
 	var mt meta
+	sig, err := signature(req)
 	switch {
+	case err != nil:
+		m = refusal(req, rcodeOf(err))
+	case sig != nil:
+		m = refusal(req, rcodeOf(errBadKey))
 	case e.multiple:
 		m = refusal(req, rcodeOf(errFormat))
 	case e.present && e.version != 0:
 		m = refusal(req, rcodeOf(errBadVersion))
 	default:
-		m, mt = h.z.answer(req, snap, h.now())
+		m, mt = h.z.answer(req, snap, h.now(), e.limit(tcp), e.optLen())
 	}
 	finish(m, e, tcp)
+	if sig != nil {
+		m.Extra = append(m.Extra, badKey(sig))
+	}
 	return m, mt
 }
 
@@ -131,7 +158,7 @@ func (h *handler) forward(w dns.ResponseWriter, req *dns.Msg, e edns, tcp bool, 
 	}
 	m.Extra = dropOPT(m.Extra)
 	finish(m, e, tcp)
-	h.write(w, req, m, &meta{}, cacheKey{}, start)
+	h.write(w, req, m, &meta{}, cacheKey{}, e.limit(tcp), start)
 }
 
 // cacheKey is where a request's answer lives in the cache; ok is false
@@ -142,11 +169,14 @@ type cacheKey struct {
 	ok    bool
 }
 
-// cacheKey returns the cache key for req. Only a plain QUERY of class IN
-// with EDNS version 0 at most, whose name has no escapes (so a hit can
-// copy its letters), may be answered from the cache.
+// cacheKey returns the cache key for req. Only a plain, unsigned QUERY of
+// class IN with EDNS version 0 at most, whose name has no escapes (so a
+// hit can copy its letters), may be answered from the cache.
 func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) cacheKey {
 	if h.cache == nil || req.Opcode != dns.OpcodeQuery || len(req.Question) != 1 || e.multiple || e.version != 0 {
+		return cacheKey{}
+	}
+	if sig, err := signature(req); sig != nil || err != nil {
 		return cacheKey{}
 	}
 	q := req.Question[0]
@@ -157,10 +187,10 @@ func (h *handler) cacheKey(req *dns.Msg, e edns, tcp bool) cacheKey {
 	return cacheKey{key: makeKey(q.Name, q.Qtype, e, class), class: class, ok: true}
 }
 
-// send writes a cached reply to the client.
-func (h *handler) send(w dns.ResponseWriter, req *dns.Msg, ent *entry) {
+// send writes a cached reply to a client taking up to limit bytes.
+func (h *handler) send(w dns.ResponseWriter, req *dns.Msg, ent *entry, limit int) {
 	bp := h.bufs.Get().(*[]byte)
-	b := ent.writeTo(*bp, req)
+	b := ent.writeTo(*bp, req, limit)
 	if _, err := w.Write(b); err != nil {
 		h.log.Debug("cannot write DNS reply", "err", err)
 	}

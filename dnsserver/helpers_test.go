@@ -50,6 +50,13 @@ var quiet = slog.New(slog.DiscardHandler)
 
 func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	t.Helper()
+	return newTunedFixture(t, mod, nil)
+}
+
+// newTunedFixture is newFixture with tune run on the server before it
+// starts, for limits that Config does not set.
+func newTunedFixture(t testing.TB, mod func(*Config), tune func(*Server)) *fixture {
+	t.Helper()
 	clk := newClock()
 	st, err := store.Open(store.Options{Dir: t.TempDir(), NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
 	if err != nil {
@@ -64,6 +71,9 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 	srv, err := New(cfg, st)
 	if err != nil {
 		t.Fatalf("New: %v", err)
+	}
+	if tune != nil {
+		tune(srv)
 	}
 	if err := srv.Start(); err != nil {
 		t.Fatalf("Start: %v", err)
@@ -117,6 +127,13 @@ func exchange(t testing.TB, network string, addr net.Addr, q *dns.Msg) *dns.Msg 
 // serveDirect calls the handler with a recorder, as dnstest does.
 func serveDirect(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) *dns.Msg {
 	t.Helper()
+	r, _ := serveRaw(t, h, q, tcp)
+	return r
+}
+
+// serveRaw is serveDirect that also returns the reply's bytes.
+func serveRaw(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) (*dns.Msg, []byte) {
+	t.Helper()
 	rec := &recorder{tcp: tcp}
 	h.ServeDNS(rec, q)
 	if rec.n != 1 {
@@ -126,7 +143,7 @@ func serveDirect(t testing.TB, h dns.Handler, q *dns.Msg, tcp bool) *dns.Msg {
 	if err := r.Unpack(rec.buf); err != nil {
 		t.Fatalf("unpack reply: %v", err)
 	}
-	return r
+	return r, rec.buf
 }
 
 // recorder is a dns.ResponseWriter that keeps the last reply's bytes,

@@ -17,13 +17,14 @@ import (
 )
 
 // The interoperability tests run beacon's server in process against
-// programs written by others: kdig (knot-dnsutils) as a second client
-// beside dig, and unbound and dnsmasq (dnsmasq-base) as forwarders in
-// front of it. Each skips when its program is not installed.
+// programs written by others: dig and kdig (knot-dnsutils) as clients,
+// and unbound and dnsmasq (dnsmasq-base) as forwarders in front of it.
+// Each skips when its program is not installed, except in CI (CI=true),
+// where .ci/run installs them and a missing one fails the test.
 
 // tool returns the path of an installed program, looking in the sbin
 // directories too (daemons live there and a user's PATH may lack them),
-// or skips the test.
+// or skips the test (fails it in CI).
 func tool(t *testing.T, name string) string {
 	t.Helper()
 	if p, err := exec.LookPath(name); err == nil {
@@ -35,8 +36,19 @@ func tool(t *testing.T, name string) string {
 			return p
 		}
 	}
-	t.Skipf("%s not installed", name)
+	unavailable(t, "%s not installed", name)
 	return ""
+}
+
+// unavailable skips a test whose program is missing or unusable, or
+// fails it when CI=true: CI installs the programs, and a test that
+// silently skips there proves nothing.
+func unavailable(t *testing.T, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format+" (CI=true: .ci/run should have installed it)", args...)
+	}
+	t.Skipf(format, args...)
 }
 
 // freePort returns a port free for both UDP and TCP on 127.0.0.1, for a

@@ -21,6 +21,10 @@ type lookup struct {
 	qtype uint16
 	q     query
 	m     meta
+	// room is the space for answer records in the client's limit, once
+	// header, question and OPT record are counted. An A, AAAA or SRV
+	// answer larger than that is answered by answerLarge.
+	room int
 }
 
 // run dispatches on what the name stands for.
@@ -83,6 +87,9 @@ func (l *lookup) answerService(svc *store.Service) (records, error) {
 // the sum of the weights of the instances there. Instances registered by
 // host name have no address to give.
 func (l *lookup) answerA(svc *store.Service) (records, error) {
+	if len(svc.Instances)*minRecord(l.qtype) > l.room {
+		return l.answerLarge(svc)
+	}
 	var r records
 	var ttl rrsetTTL
 	seen := map[netip.Addr]int{}
@@ -104,6 +111,9 @@ func (l *lookup) answerA(svc *store.Service) (records, error) {
 	if len(r.answer) == 0 {
 		return records{}, errNoData
 	}
+	if len(r.answer)*minRecord(l.qtype) > l.room {
+		return l.answerLarge(svc)
+	}
 	l.setTTL(ttl, r.answer)
 	r.shuffle = true
 	return r, nil
@@ -114,8 +124,12 @@ func (l *lookup) answerA(svc *store.Service) (records, error) {
 // matching weight; and as target the instance's <hex>.addr name, whose
 // address goes in the additional section, or its host name without glue.
 func (l *lookup) answerSRV(svc *store.Service) (records, error) {
+	if len(svc.Instances)*minRecord(l.qtype) > l.room {
+		return l.answerLarge(svc)
+	}
 	var r records
 	var ttl rrsetTTL
+	size := 0
 	glued := map[string]bool{}
 	for _, in := range svc.Instances {
 		if !l.eligible(in) {
@@ -143,9 +157,15 @@ func (l *lookup) answerSRV(svc *store.Service) (records, error) {
 			Port:     uint16(in.Port),
 			Target:   target,
 		})
+		// Owner pointer, fixed fields, priority, weight and port, and
+		// the target, never compressed (RFC 2782), of plain labels.
+		size += 2 + 10 + 6 + len(target) + 1
 	}
 	if len(r.answer) == 0 {
 		return records{}, errNoData
+	}
+	if size > l.room {
+		return l.answerLarge(svc)
 	}
 	l.setTTL(ttl, r.answer)
 	l.setTTL(ttl, r.extra)

@@ -30,6 +30,9 @@ var (
 	// errNoRecursor: every recursor failed or answered SERVFAIL, or too
 	// many forwarded queries are in flight.
 	errNoRecursor = errors.New("no recursor answered")
+	// errBadKey: a request signed with a TSIG key beacon does not know,
+	// which is any key, as beacon holds none (RFC 8945 section 5.2.1).
+	errBadKey = errors.New("unknown TSIG key")
 )
 
 // rcodeOf maps a lookup outcome to its rcode.
@@ -47,6 +50,8 @@ func rcodeOf(err error) int {
 		return dns.RcodeFormatError
 	case errors.Is(err, errBadVersion):
 		return dns.RcodeBadVers
+	case errors.Is(err, errBadKey):
+		return dns.RcodeNotAuth
 	}
 	return dns.RcodeServerFailure
 }
@@ -60,6 +65,9 @@ type records struct {
 	weights []uint32
 	// shuffle says the answer's order may change with every response.
 	shuffle bool
+	// large, when set, stands for answer and extra: too many records
+	// for the client's limit.
+	large *largeAnswer
 }
 
 // reply builds the response to req for a lookup's outcome.

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
-	"golang.org/x/net/netutil"
 
 	"github.com/beacon-dns/beacon/store"
 )
@@ -22,7 +21,7 @@ type Source interface{ Snapshot() *store.Snapshot }
 // Timeouts of the listeners. A UDP read timeout only wakes the read loop;
 // over TCP it bounds the wait for the first query, and
 // Config.TCPIdleTimeout the wait for each later one (RFC 7766 section
-// 6.2.3).
+// 6.2.3); the write timeout bounds the sending of one TCP answer.
 const (
 	readTimeout  = 2 * time.Second
 	writeTimeout = 2 * time.Second
@@ -37,11 +36,16 @@ type Server struct {
 	h   *handler
 	rrl *limiter // nil without a rate limit
 
+	// tcpLim are the TCP limits, from cfg and the timeouts above.
+	tcpLim tcpLimits
+
 	// mu serializes Start and Shutdown.
-	mu       sync.Mutex
-	udp, tcp *dns.Server
-	batch    *udpServer // serves UDP in place of udp when set
-	done     sync.WaitGroup
+	mu    sync.Mutex
+	down  bool // Shutdown has run
+	udp   *dns.Server
+	tcp   *tcpServer
+	batch *udpServer // serves UDP in place of udp when set
+	done  sync.WaitGroup
 
 	// stateMu guards what Serving and the address getters read, apart
 	// from mu so that they never wait for a shutdown.
@@ -61,7 +65,11 @@ func New(cfg Config, src Source) (*Server, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), rrl: newLimiter(&cfg), state: errNotStarted}, nil
+	lim := tcpLimits{
+		conns: cfg.MaxTCPConns, first: readTimeout, idle: cfg.TCPIdleTimeout,
+		write: writeTimeout, queries: cfg.MaxTCPQueries,
+	}
+	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), rrl: newLimiter(&cfg), tcpLim: lim, state: errNotStarted}, nil
 }
 
 // Start binds UDP and TCP on cfg.Addr (with port 0, one port free for
@@ -85,16 +93,17 @@ func (s *Server) Start() error {
 	}
 	started := make(chan struct{}, 2)
 	notify := func() { started <- struct{}{} }
-	s.tcp = &dns.Server{
-		Net: "tcp", Listener: netutil.LimitListener(ln, s.cfg.MaxTCPConns), Handler: s.h,
-		ReadTimeout: readTimeout, WriteTimeout: writeTimeout,
-		IdleTimeout:       func() time.Duration { return s.cfg.TCPIdleTimeout },
-		MaxTCPQueries:     s.cfg.MaxTCPQueries,
-		MsgAcceptFunc:     s.h.accept,
-		MsgInvalidFunc:    s.h.invalid,
-		NotifyStartedFunc: notify,
-	}
-	servers := []*dns.Server{s.tcp}
+	errc := make(chan error, 2)
+	s.tcp = newTCPServer(ln, s.h, s.tcpLim)
+	s.done.Add(1)
+	go func() {
+		defer s.done.Done()
+		err := s.tcp.serve()
+		errc <- err // buffered: Start may hold s.mu until it reads this
+		s.stopped("tcp", err)
+	}()
+	notify()
+	var servers []*dns.Server
 	if udp, ok := pc.(*net.UDPConn); ok && s.cfg.UDPReaders > 0 && specificIP(s.cfg.Addr) {
 		s.batch = newUDPServer(udp, s.h, s.cfg.UDPReaders)
 		s.batch.rrl = s.rrl
@@ -118,7 +127,6 @@ func (s *Server) Start() error {
 	s.stateMu.Lock()
 	s.udpAddr, s.tcpAddr = pc.LocalAddr(), ln.Addr()
 	s.stateMu.Unlock()
-	errc := make(chan error, 2)
 	for _, srv := range servers {
 		s.done.Add(1)
 		go func() {
@@ -181,7 +189,7 @@ func (s *Server) Serving() error {
 }
 
 // Shutdown stops both listeners and waits, up to ctx, for the requests in
-// flight to be answered.
+// flight to be answered. Later calls do nothing.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,6 +198,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.state = errors.New("dns: server shut down")
 	}
 	s.stateMu.Unlock()
+	if s.down {
+		return nil
+	}
+	s.down = true
 	return s.shutdownLocked(ctx)
 }
 
@@ -201,13 +213,13 @@ func (s *Server) shutdownLocked(ctx context.Context) error {
 		s.h.fwd.stop()
 	}
 	var errs []error
-	for _, srv := range []*dns.Server{s.udp, s.tcp} {
-		if srv == nil {
-			continue
+	if s.udp != nil {
+		if err := s.udp.ShutdownContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dns: shut down udp listener: %w", err))
 		}
-		if err := srv.ShutdownContext(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("dns: shut down %s listener: %w", srv.Net, err))
-		}
+	}
+	if err := s.tcp.shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("dns: shut down tcp listener: %w", err))
 	}
 	if s.batch != nil {
 		if err := s.batch.shutdown(ctx); err != nil {

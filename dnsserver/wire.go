@@ -23,6 +23,10 @@ type entry struct {
 	slots   []uint16
 	weights []uint32
 	fixups  []fixup
+	// large, when set, makes wire a reply's header and question and then
+	// its OPT record, optLen bytes; each reply is filled in from large.
+	large  *largeAnswer
+	optLen int
 }
 
 // fixup is a compression pointer at offset at, pointing off bytes into
@@ -39,6 +43,24 @@ func newEntry(k key, name string, wire []byte, m *meta) (*entry, bool) {
 		}
 		e.weights = m.weights
 	}
+	return e, true
+}
+
+// newLargeEntry wraps the reply to a question whose answer is large:
+// header, question and OPT record, to be filled in per reply. It fails
+// when wire is not such a reply.
+func newLargeEntry(k key, name string, wire []byte, m *meta) (*entry, bool) {
+	b := wire
+	h := func(o int) int { return int(binary.BigEndian.Uint16(b[o:])) }
+	if len(b) < 12 || h(4) != 1 || h(6) != 0 || h(8) != 0 || h(10) > 1 {
+		return nil, false
+	}
+	end, _, ok := walkName(b, 12)
+	if !ok || end+4 > len(b) || (h(10) == 1) != (len(b) > end+4) {
+		return nil, false
+	}
+	e := &entry{name: lowerASCII(name), code: k.code, wire: append([]byte(nil), wire...), dep: m.dep, large: m.large}
+	e.optLen = len(b) - (end + 4)
 	return e, true
 }
 
@@ -142,13 +164,22 @@ func slotOf(slots []uint16, ptr int) int {
 	return len(slots) - 2
 }
 
-// writeTo appends to dst[:0] the reply to req: e's bytes with req's ID,
-// RD and CD bits and question case, and the answers in a fresh order.
-func (e *entry) writeTo(dst []byte, req *dns.Msg) []byte {
+// writeTo appends to dst[:0] the reply to req, from a client that takes
+// up to limit bytes: e's bytes with req's ID, RD and CD bits and question
+// case, and the answers in a fresh order.
+func (e *entry) writeTo(dst []byte, req *dns.Msg, limit int) []byte {
 	var b []byte
-	if len(e.slots) > 2 {
+	switch {
+	case e.large != nil:
+		if cap(dst) < limit {
+			// Grown once to the limit, the pooled buffer is kept.
+			dst = make([]byte, 0, limit)
+		}
+		q := len(e.wire) - e.optLen
+		b = e.large.write(append(dst[:0], e.wire[:q]...), e.wire[q:], limit)
+	case len(e.slots) > 2:
 		b = e.reordered(dst)
-	} else {
+	default:
 		b = append(dst[:0], e.wire...)
 	}
 	binary.BigEndian.PutUint16(b, req.Id)

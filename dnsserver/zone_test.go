@@ -179,7 +179,7 @@ func TestAnswerCore(t *testing.T) {
 	for _, c := range zoneCases(uint32(snap.Index())) {
 		t.Run(c.String(), func(t *testing.T) {
 			q := c.Msg()
-			m, _ := z.answer(q, snap, f.clk.Now())
+			m, _ := z.answer(q, snap, f.clk.Now(), dns.MaxMsgSize, 0)
 			finish(m, edns{}, true)
 			c.check(t, q, m)
 		})

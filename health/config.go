@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"time"
@@ -23,13 +24,11 @@ type Store interface {
 
 // Defaults of Config.
 const (
-	// DefaultWorkers bounds the checks running at once. 10,000 checks at
-	// a 10 s interval are 1,000 runs a second; at the 1–10 ms a healthy
-	// target takes that needs 1–10 workers, so 128 leaves room for about
-	// 120 targets that hang for their whole timeout without delaying the
-	// rest, while capping the goroutines, sockets and buffers checks can
-	// hold at once. Size it as rate × latency plus hung checks × timeout
-	// ÷ interval when you expect more.
+	// DefaultWorkers is the pool for checks whose targets answer: 10,000
+	// checks at a 10 s interval are 1,000 runs a second, and at the 1–10 ms
+	// a healthy target takes they need 1–10 workers, so 128 leave ample
+	// room. A pool sized automatically adds to it what hung targets would
+	// hold (see Config.Workers).
 	DefaultWorkers = 128
 	// DefaultOutputInterval is how often at most an output that changed
 	// without a status change is written for one check. Outputs that carry
@@ -41,8 +40,14 @@ const (
 // Config configures a Scheduler. Zero fields take the defaults their
 // comments name; fill applies them.
 type Config struct {
-	// Workers is the most checks that run at once; default DefaultWorkers
-	// (128), whose comment says why.
+	// Workers is the most checks that run at once. The default, 0, sizes
+	// the pool to the checks: DefaultWorkers (128) plus, for every HTTP
+	// and TCP check, its timeout over its interval (what it holds if its
+	// target hangs), so that hung targets cost their timeouts and nothing
+	// else; but never more than half the process's descriptor limit
+	// (RLIMIT_NOFILE) less the idle connections kept, nor 131,072.
+	// Workers are started as runs need them, so the size is a bound, not
+	// an allocation.
 	Workers int
 	// Logger receives the scheduler's logs; default slog.Default().
 	Logger *slog.Logger
@@ -50,11 +55,11 @@ type Config struct {
 	// beacon_health_check_duration_seconds and beacon_instances; nil
 	// registers none.
 	Registerer prometheus.Registerer
-	// Now returns the time; default time.Now. It decides what is due and
-	// when an output may be rewritten; timers still run in real time, so
-	// an injected clock must advance with it (tests use one that jumps
-	// ahead instead of sleeping).
-	Now func() time.Time
+	// Clock is the time source of the schedule and its timers; default
+	// the system's. Tests inject a fake one and move it forward instead
+	// of sleeping. Check timeouts and measured durations stay in real
+	// time: they bound real I/O.
+	Clock Clock
 	// OutputInterval is how often at most a changed output with an
 	// unchanged status is written per check; default
 	// DefaultOutputInterval (30s). Status changes are written at once.
@@ -66,8 +71,12 @@ type Config struct {
 	// second shared transport that skips certificate verification, kept
 	// apart so that no verified check reuses an unverified connection.
 	InsecureTransport http.RoundTripper
-	// Dial opens the connections of TCP checks; default
-	// (&net.Dialer{}).DialContext. The check's timeout reaches it through
+	// Targets bounds the addresses HTTP and TCP checks may connect to;
+	// default any. The default Transport, InsecureTransport and Dial
+	// enforce it.
+	Targets Targets
+	// Dial opens the connections of TCP checks; default a net.Dialer
+	// that enforces Targets. The check's timeout reaches it through
 	// ctx.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 	// ObserveLateness, when set, is told for every run how long after its
@@ -79,33 +88,40 @@ type Config struct {
 	// called from worker goroutines, so it must be safe for concurrent
 	// use and quick; nil observes nothing.
 	ObserveLateness func(kind store.Kind, first bool, late time.Duration)
+
+	// phase picks where in its interval a check's runs fall; default
+	// uniformly at random. Tests fix it to know when runs are due.
+	phase func(interval time.Duration) time.Duration
+	// applied, when set, is told the number of checks after each batch of
+	// changes the Run loop took in, so that tests know it did.
+	applied func(checks int)
 }
 
 // fill applies the defaults and reports the transports it created, which
 // Run closes when it returns.
 func (c *Config) fill() (owned []*http.Transport) {
-	if c.Workers <= 0 {
-		c.Workers = DefaultWorkers
-	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	if c.Now == nil {
-		c.Now = time.Now
+	if c.Clock == nil {
+		c.Clock = realClock{}
+	}
+	if c.phase == nil {
+		c.phase = func(iv time.Duration) time.Duration { return time.Duration(rand.Int64N(int64(iv))) }
 	}
 	if c.OutputInterval <= 0 {
 		c.OutputInterval = DefaultOutputInterval
 	}
 	if c.Transport == nil {
-		t := newTransport(false)
+		t := newTransport(false, c.Targets)
 		c.Transport, owned = t, append(owned, t)
 	}
 	if c.InsecureTransport == nil {
-		t := newTransport(true)
+		t := newTransport(true, c.Targets)
 		c.InsecureTransport, owned = t, append(owned, t)
 	}
 	if c.Dial == nil {
-		c.Dial = (&net.Dialer{}).DialContext
+		c.Dial = c.Targets.dialer().DialContext
 	}
 	return owned
 }
@@ -118,14 +134,21 @@ func (c *Config) fill() (owned []*http.Transport) {
 // the idle pools are bounded so that 10,000 targets do not pin 10,000
 // sockets. A target that closes an idle connection just as it is reused
 // costs no false failure for GET and HEAD checks: the transport retries
-// such requests on a fresh connection. Proxies from the environment are ignored on purpose:
-// checks go straight to the instance.
-func newTransport(skipVerify bool) *http.Transport {
-	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+// such requests on a fresh connection. Proxies from the environment are
+// ignored on purpose: checks go straight to the instance.
+//
+// The dialer enforces targets. When targets allow each check only its
+// own instance, connections are not kept: one opened for a check of one
+// instance must not carry another's request to the same host name, which
+// that instance may not reach.
+func newTransport(skipVerify bool, targets Targets) *http.Transport {
+	dialer := targets.dialer()
+	dialer.KeepAlive = 30 * time.Second
 	return &http.Transport{
 		DialContext:            dialer.DialContext,
+		DisableKeepAlives:      targets.instance,
 		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           512,
+		MaxIdleConns:           maxIdleConns,
 		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        20 * time.Second,
 		TLSHandshakeTimeout:    10 * time.Second,

@@ -2,31 +2,29 @@ package health
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// clock is a time source a test can move ahead instead of sleeping.
-type clock struct{ offset atomic.Int64 }
-
-func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
-func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
-
 // openStore opens a real store in dir; the cleanup closes it and checks
 // the BoltDB file's consistency.
-func openStore(t *testing.T, dir string, now func() time.Time) *store.Store {
+func openStore(t testing.TB, dir string, now func() time.Time) *store.Store {
 	t.Helper()
 	st, err := store.Open(store.Options{Dir: dir, NodeName: "test", Now: now, Logger: quiet})
 	if err != nil {
@@ -41,7 +39,7 @@ func openStore(t *testing.T, dir string, now func() time.Time) *store.Store {
 	return st
 }
 
-func checkDB(t *testing.T, path string) {
+func checkDB(t testing.TB, path string) {
 	t.Helper()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
 	if err != nil {
@@ -60,7 +58,7 @@ func checkDB(t *testing.T, path string) {
 }
 
 // start runs a scheduler on st until the test ends (or stop is called).
-func start(t *testing.T, st Store, cfg Config) (s *Scheduler, stop func()) {
+func start(t testing.TB, st Store, cfg Config) (s *Scheduler, stop func()) {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = quiet
@@ -121,7 +119,7 @@ type backend struct {
 	body atomic.Value // string
 }
 
-func newBackend(t *testing.T, code int) *backend {
+func newBackend(t testing.TB, code int) *backend {
 	t.Helper()
 	b := &backend{}
 	b.code.Store(int32(code))
@@ -141,4 +139,50 @@ func register(t *testing.T, st *store.Store, id string, checks ...store.CheckSpe
 	if _, err := st.Register(store.Registration{ID: id, Name: "web", Address: "127.0.0.1", Port: 80, Checks: checks}); err != nil {
 		t.Fatalf("register %s: %v", id, err)
 	}
+}
+
+// nextRun waits until the scheduler has planned its next run, then moves
+// the clock forward by d.
+func nextRun(t *testing.T, clk *testkit.Clock, d time.Duration) {
+	t.Helper()
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("the scheduler planned no next run")
+	}
+	clk.Advance(d)
+}
+
+// blackHole listens on loopback with an accept queue of one that it fills
+// and never accepts from: the kernel then drops every further SYN, so a
+// connect hangs until the client gives up, as it does towards a host
+// that silently drops packets. It fails b unless a connect really hangs.
+func blackHole(b testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	raw, err := ln.(*net.TCPListener).SyscallConn()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lerr error
+	if err := raw.Control(func(fd uintptr) { lerr = syscall.Listen(int(fd), 0) }); err != nil || lerr != nil {
+		b.Fatalf("shrink the backlog: %v %v", err, lerr)
+	}
+	addr := ln.Addr().String()
+	for i := 0; ; i++ {
+		c, err := net.DialTimeout("tcp", addr, 300*time.Millisecond)
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			break // the queue is full: connects hang
+		}
+		if err != nil {
+			b.Fatalf("filling the black hole's queue: %v", err)
+		}
+		if i == 16 {
+			b.Fatal("the black hole's queue does not fill: connects never hang")
+		}
+		b.Cleanup(func() { c.Close() })
+	}
+	return addr
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -15,12 +16,17 @@ import (
 	"github.com/beacon-dns/beacon/store"
 )
 
-// Output capture limits, as in Consul: the first maxShown bytes of a body
-// go into the output; the rest is read, up to maxCounted bytes in all,
-// only to count it, so that a huge or endless body costs a bounded read.
+// maxBody bounds how much of a body a check reads. A body must end within
+// the timeout to pass; one that streams faster than that could otherwise
+// keep a core busy for the whole timeout, so a body still going after
+// maxBody bytes is failed at once as one that would not end.
+const maxBody = 16 << 20
+
+// Notes that lead an output whose body was cut, as Consul's does; the
+// second when the body was not read to its end.
 const (
-	maxShown   = 4 << 10
-	maxCounted = 64 << 10
+	note     = "Captured %d of %d bytes\n...\n"
+	noteMore = "Captured %d of more than %d bytes\n...\n"
 )
 
 // userAgent is Consul's, so that targets that filter or quiet their logs
@@ -71,10 +77,11 @@ func newHTTPChecker(c *store.Check, client *http.Client) *httpChecker {
 	}
 }
 
-// Check sends the request and reads at most maxCounted bytes of the body.
-// A body that cannot be read to its end within the timeout makes the
-// check critical, whatever the status code: the target did not answer in
-// time.
+// Check sends the request and reads the body to its end. A body that does
+// not end within the timeout, or within maxBody bytes, makes the check
+// critical whatever the status code: the target did not answer in time.
+// The output is the status line and as much of the body as fits in
+// store.MaxOutputLen.
 func (h *httpChecker) Check(ctx context.Context) Result {
 	var body io.Reader
 	if h.body != "" {
@@ -90,14 +97,22 @@ func (h *httpChecker) Check(ctx context.Context) Result {
 	}
 	resp, err := h.client.Do(req)
 	if err != nil {
+		if res, ok := noResult(err); ok {
+			return res
+		}
 		return critical(h.failure(ctx, err))
 	}
 	defer resp.Body.Close()
-	shown, err := capture(resp.Body)
-	out := fmt.Sprintf("HTTP %s %s: %s Output: %s", h.method, h.url, resp.Status, shown)
+	bp := headPool.Get().(*[]byte)
+	defer headPool.Put(bp)
+	kept, total, err := capture(resp.Body, *bp)
+	head := fmt.Sprintf("HTTP %s %s: %s Output: ", h.method, h.url, resp.Status)
+	if err != nil {
+		tail := "\n\n" + h.failure(ctx, err)
+		return critical(clip(head + excerpt((*bp)[:kept], total, true, store.MaxOutputLen-len(head)-len(tail)) + tail))
+	}
+	out := clip(head + excerpt((*bp)[:kept], total, false, store.MaxOutputLen-len(head)))
 	switch {
-	case err != nil:
-		return critical(out + "\n\n" + h.failure(ctx, err))
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
 		return Result{Status: store.Passing, Output: out}
 	case resp.StatusCode == http.StatusTooManyRequests:
@@ -106,43 +121,71 @@ func (h *httpChecker) Check(ctx context.Context) Result {
 	return critical(out)
 }
 
-// failure words an error of the request. A timeout says which, since the
-// bare "context deadline exceeded" does not tell a user what to change.
+// errBodyTooLong ends the read of a body longer than maxBody.
+var errBodyTooLong = fmt.Errorf("body still going after %d MiB", maxBody>>20)
+
+// failure words an error of the request. A connection refused by Targets
+// or a timeout says which, since "context deadline exceeded" or a dial
+// error does not tell a user what to change.
 func (h *httpChecker) failure(ctx context.Context, err error) string {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+	var te *TargetError
+	var ue *url.Error
+	switch {
+	case errors.As(err, &te) && errors.As(err, &ue) && ue.URL != h.url:
+		return fmt.Sprintf("HTTP %s %s: redirect to %s refused: %v", h.method, h.url, ue.URL, te)
+	case errors.As(err, &te):
+		return fmt.Sprintf("HTTP %s %s: refused: %v", h.method, h.url, te)
+	case timedOut(ctx, err):
 		return fmt.Sprintf("HTTP %s %s: timed out after %s", h.method, h.url, h.timeout)
+	case errors.Is(err, errBodyTooLong):
+		return fmt.Sprintf("HTTP %s %s: %v", h.method, h.url, err)
 	}
 	return err.Error()
 }
 
-var shownPool = sync.Pool{New: func() any { b := make([]byte, maxShown); return &b }}
+// headPool holds the buffers a body's first bytes are read into; no
+// output shows more than store.MaxOutputLen of them.
+var headPool = sync.Pool{New: func() any { b := make([]byte, store.MaxOutputLen); return &b }}
 
-// capture reads r and returns its first maxShown bytes, led by Consul's
-// "Captured X of Y bytes" note when the body was longer. Bodies over
-// maxCounted are not read to the end; the note then says "more than".
-func capture(r io.Reader) (string, error) {
-	bp := shownPool.Get().(*[]byte)
-	defer shownPool.Put(bp)
-	buf := *bp
-	n, err := io.ReadFull(r, buf)
+// capture reads r to its end, keeping its first len(head) bytes in head.
+// It returns how many it kept and how many it read; reading stops with
+// errBodyTooLong after maxBody bytes.
+func capture(r io.Reader, head []byte) (kept int, total int64, err error) {
+	kept, err = io.ReadFull(r, head)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return string(buf[:n]), nil
+		return kept, int64(kept), nil
 	}
 	if err != nil {
-		return string(trimPartialRune(buf[:n])), err
+		return kept, int64(kept), err
 	}
-	rest, err := io.Copy(io.Discard, io.LimitReader(r, maxCounted-maxShown+1))
-	if err != nil {
-		return string(trimPartialRune(buf[:n])), err
+	rest, err := io.Copy(io.Discard, io.LimitReader(r, maxBody-int64(kept)+1))
+	total = int64(kept) + rest
+	if err == nil && total > maxBody {
+		err = errBodyTooLong
 	}
-	if rest == 0 {
-		return string(buf[:n]), nil
+	return kept, total, err
+}
+
+// excerpt renders a body of total bytes, of which b are the first, in at
+// most room bytes: whole when it fits, else as many of its first bytes as
+// fit behind Consul's "Captured N of M bytes" note, cut at a character
+// boundary. cut says the body was not read to its end, so that total
+// only counts what was.
+func excerpt(b []byte, total int64, cut bool, room int) string {
+	if int64(len(b)) == total && len(b) <= room {
+		return string(b)
 	}
-	shown := trimPartialRune(buf[:n])
-	if total := int64(n) + rest; total <= maxCounted {
-		return fmt.Sprintf("Captured %d of %d bytes\n...\n%s", len(shown), total, shown), nil
+	format := note
+	if cut {
+		format = noteMore
 	}
-	return fmt.Sprintf("Captured %d of more than %d bytes\n...\n%s", len(shown), maxCounted, shown), nil
+	// The shown count is below room, so room's digits bound the note.
+	n := room - len(fmt.Sprintf(format, room, total))
+	if n <= 0 {
+		return ""
+	}
+	shown := trimPartialRune(b[:min(n, len(b))])
+	return fmt.Sprintf(format, len(shown), total) + string(shown)
 }
 
 // trimPartialRune drops a UTF-8 sequence cut short at the end of b, so

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/beacon-dns/beacon/store"
 )
@@ -24,8 +26,6 @@ func runHTTP(t *testing.T, c *store.Check, rt http.RoundTripper) Result {
 }
 
 func TestHTTPChecker(t *testing.T) {
-	big := strings.Repeat("a", 10000)
-	huge := strings.Repeat("é", 50000) // 100,000 bytes, over maxCounted
 	mux := http.NewServeMux()
 	for _, code := range []int{200, 204, 299, 429, 500, 404, 302} {
 		mux.HandleFunc("/code/"+strconv.Itoa(code), func(w http.ResponseWriter, r *http.Request) {
@@ -43,11 +43,9 @@ func TestHTTPChecker(t *testing.T) {
 		b, _ := io.ReadAll(r.Body)
 		io.WriteString(w, r.Method+" "+r.Host+" "+r.Header.Get("X-Probe")+" "+strings.Join(r.Header.Values("User-Agent"), ",")+" "+string(b))
 	})
-	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, big) })
-	mux.HandleFunc("/huge", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, huge) })
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	rt := newTransport(false)
+	rt := newTransport(false, Targets{})
 	defer rt.CloseIdleConnections()
 
 	tests := []struct {
@@ -77,10 +75,6 @@ func TestHTTPChecker(t *testing.T) {
 		{"header names in any case", store.Check{HTTP: srv.URL + "/echo",
 			Header: map[string][]string{"x-probe": {"lower"}, "user-agent": {"mine"}}}, store.Passing,
 			"HTTP GET " + srv.URL + "/echo: 200 OK Output: GET " + strings.TrimPrefix(srv.URL, "http://") + " lower mine "},
-		{"body cut at 4 KiB", store.Check{HTTP: srv.URL + "/big"}, store.Passing,
-			"HTTP GET " + srv.URL + "/big: 200 OK Output: Captured 4096 of 10000 bytes\n...\n" + big[:4096]},
-		{"endless body counted to a bound", store.Check{HTTP: srv.URL + "/huge"}, store.Passing,
-			"HTTP GET " + srv.URL + "/huge: 200 OK Output: Captured 4096 of more than 65536 bytes\n...\n" + huge[:4096]},
 		{"bad method", store.Check{HTTP: srv.URL, Method: "BAD METHOD"}, store.Critical, "HTTP BAD METHOD " + srv.URL + ": net/http: invalid method*"},
 	}
 	for _, tc := range tests {
@@ -96,6 +90,57 @@ func TestHTTPChecker(t *testing.T) {
 				}
 			} else if res.Output != tc.output {
 				t.Errorf("output = %q, want %q", res.Output, tc.output)
+			}
+		})
+	}
+}
+
+// TestHTTPCheckerCutsLongBodies: a body longer than the output has room
+// for is read to its end and counted, and the output (status line,
+// Consul's note and the body's first bytes) fills but never exceeds
+// store.MaxOutputLen, cut at a character boundary.
+func TestHTTPCheckerCutsLongBodies(t *testing.T) {
+	bodies := map[string]string{
+		"/ascii":     strings.Repeat("a", 10000),
+		"/multibyte": strings.Repeat("é", 50000), // 100,000 bytes: each cut point may split a character
+		"/large":     strings.Repeat("z", 3<<20), // read to its end, well past any cap
+		"/fits":      strings.Repeat("f", 2000),  // fits whole: no note
+		"/exact":     "",                         // filled in below to fit exactly
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, bodies[r.URL.Path])
+	}))
+	defer srv.Close()
+	head := func(path string) string { return "HTTP GET " + srv.URL + path + ": 200 OK Output: " }
+	bodies["/exact"] = strings.Repeat("e", store.MaxOutputLen-len(head("/exact")))
+	rt := newTransport(false, Targets{})
+	defer rt.CloseIdleConnections()
+	for path, body := range bodies {
+		t.Run(path, func(t *testing.T) {
+			res := runHTTP(t, &store.Check{HTTP: srv.URL + path}, rt)
+			out, ok := strings.CutPrefix(res.Output, head(path))
+			if res.Status != store.Passing || !ok {
+				t.Fatalf("got %s %q…, want passing with the status line", res.Status, res.Output[:min(len(res.Output), 120)])
+			}
+			if len(res.Output) > store.MaxOutputLen {
+				t.Errorf("output of %d bytes, over the cap of %d", len(res.Output), store.MaxOutputLen)
+			}
+			if len(head(path))+len(body) <= store.MaxOutputLen {
+				if out != body {
+					t.Errorf("a body that fits was changed to %q…", out[:min(len(out), 80)])
+				}
+				return
+			}
+			var shown, total int
+			if _, err := fmt.Sscanf(out, "Captured %d of %d bytes\n...\n", &shown, &total); err != nil {
+				t.Fatalf("cut body without Consul's note: %q…", out[:min(len(out), 80)])
+			}
+			_, rest, _ := strings.Cut(out, "\n...\n")
+			if total != len(body) || shown != len(rest) || !strings.HasPrefix(body, rest) || !utf8.ValidString(rest) {
+				t.Errorf("note says %d of %d; shows %d bytes, want a whole-character prefix of the %d-byte body", shown, total, len(rest), len(body))
+			}
+			if len(res.Output) < store.MaxOutputLen-utf8.UTFMax {
+				t.Errorf("output of %d bytes leaves room unused below the cap of %d", len(res.Output), store.MaxOutputLen)
 			}
 		})
 	}
@@ -120,15 +165,42 @@ func TestHTTPCheckerFailures(t *testing.T) {
 		}
 	}))
 	defer slowBody.Close()
+	// Endless bodies: one streams as fast as it can, one a little every
+	// 10 ms; neither ever ends.
+	flood := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		chunk := []byte(strings.Repeat("y", 32<<10))
+		for r.Context().Err() == nil {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer flood.Close()
+	trickle := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			io.WriteString(w, "t")
+			w.(http.Flusher).Flush()
+			select {
+			case <-tick.C:
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}))
+	defer trickle.Close()
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closed.Close()
-	rt := newTransport(false)
+	rt := newTransport(false, Targets{})
 	defer rt.CloseIdleConnections()
 
 	tests := []struct {
-		name, url, output string
+		name, url, output string // output: whole, or with a * standing for anything
 	}{
 		{"hangs past timeout", hang.URL, "HTTP GET " + hang.URL + ": timed out after 200ms"},
+		{"endless body, fast", flood.URL, "HTTP GET " + flood.URL + ": 200 OK Output: Captured *\n\nHTTP GET " + flood.URL + ": body still going after 16 MiB"},
+		{"endless body, slow", trickle.URL, "HTTP GET " + trickle.URL + ": 200 OK Output: t*\n\nHTTP GET " + trickle.URL + ": timed out after 200ms"},
 		{"body hangs past timeout", slowBody.URL, "HTTP GET " + slowBody.URL + ": 200 OK Output: partial\n\nHTTP GET " + slowBody.URL + ": timed out after 200ms"},
 		{"closed", closed.URL, `Get "` + closed.URL + `": dial tcp ` + strings.TrimPrefix(closed.URL, "http://") + ": connect: connection refused"},
 	}
@@ -139,8 +211,13 @@ func TestHTTPCheckerFailures(t *testing.T) {
 			if took := time.Since(begin); took > time.Second {
 				t.Errorf("took %s; the timeout is 200ms", took)
 			}
-			if res.Status != store.Critical || res.Output != tc.output {
+			prefix, suffix, wild := strings.Cut(tc.output, "*")
+			matches := res.Output == tc.output || wild && strings.HasPrefix(res.Output, prefix) && strings.HasSuffix(res.Output, suffix)
+			if res.Status != store.Critical || !matches {
 				t.Errorf("got %s %q, want critical %q", res.Status, res.Output, tc.output)
+			}
+			if len(res.Output) > store.MaxOutputLen {
+				t.Errorf("output of %d bytes, over the cap", len(res.Output))
 			}
 		})
 	}
@@ -149,7 +226,7 @@ func TestHTTPCheckerFailures(t *testing.T) {
 func TestHTTPCheckerTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "secure") }))
 	defer srv.Close()
-	verified, skipping := newTransport(false), newTransport(true)
+	verified, skipping := newTransport(false, Targets{}), newTransport(true, Targets{})
 	defer verified.CloseIdleConnections()
 	defer skipping.CloseIdleConnections()
 

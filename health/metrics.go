@@ -1,6 +1,8 @@
 package health
 
 import (
+	"slices"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +21,8 @@ var (
 type metrics struct {
 	checks   [len(kinds)][len(statuses)]prometheus.Counter
 	duration [len(kinds)]prometheus.Observer
+	noResult [len(localErrnos)]prometheus.Counter
+	lateness prometheus.Observer
 }
 
 // newMetrics registers on reg; with reg nil the metrics exist but are
@@ -34,7 +38,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Help:    "Time one HTTP or TCP check took, timeouts included.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"kind"})
-	m := &metrics{}
+	noResult := f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "beacon", Subsystem: "health", Name: "runs_without_result_total",
+		Help: "HTTP and TCP runs that had no result because this host was out of a resource, by errno; the check kept its status.",
+	}, []string{"errno"})
+	m := &metrics{lateness: f.NewHistogram(prometheus.HistogramOpts{
+		Namespace: "beacon", Subsystem: "health", Name: "check_lateness_seconds",
+		Help:    "How long after its planned time each run started.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 4, 9),
+	})}
+	for i, errno := range localErrnos {
+		m.noResult[i] = noResult.WithLabelValues(errnoName(errno))
+	}
 	for i, k := range kinds {
 		for j, st := range statuses {
 			m.checks[i][j] = checks.WithLabelValues(string(k), string(st))
@@ -55,9 +70,11 @@ func kindIndex(k store.Kind) int {
 	return -1
 }
 
+// statusIndex is the place of s in statuses, best first. The store ranks
+// statuses, so a status it counts as critical is counted so here too.
 func statusIndex(s store.Status) int {
 	for i, x := range statuses {
-		if x == s {
+		if x.Worse(s) == x { // s is no worse than x
 			return i
 		}
 	}
@@ -118,3 +135,25 @@ func (c *instancesCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 var _ prometheus.Collector = (*instancesCollector)(nil)
+
+// errnoName is the C name of one of localErrnos, as operators grep for it.
+func errnoName(errno syscall.Errno) string {
+	switch errno {
+	case syscall.EMFILE:
+		return "EMFILE"
+	case syscall.ENFILE:
+		return "ENFILE"
+	case syscall.ENOBUFS:
+		return "ENOBUFS"
+	case syscall.ENOMEM:
+		return "ENOMEM"
+	}
+	return errno.Error()
+}
+
+// lacked counts a run without result for err, one of localErrnos.
+func (m *metrics) lacked(err error) {
+	if errno, ok := localErrno(err); ok {
+		m.noResult[slices.Index(localErrnos[:], errno)].Inc()
+	}
+}

@@ -1,6 +1,7 @@
 package health
 
 import (
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -59,28 +60,38 @@ beacon_instances{status="warning"} 1
 
 // counterValue reads beacon_health_checks_total{kind,status}, or -1.
 func counterValue(t *testing.T, reg prometheus.Gatherer, kind, status string) float64 {
+	return metricValue(t, reg, "beacon_health_checks_total", map[string]string{"kind": kind, "status": status})
+}
+
+// metricValue reads the counter or gauge name{labels}, or -1 when there
+// is none.
+func metricValue(t testing.TB, reg prometheus.Gatherer, name string, labels map[string]string) float64 {
+	t.Helper()
 	for _, mf := range mustGather(t, reg) {
-		if mf.GetName() != "beacon_health_checks_total" {
+		if mf.GetName() != name {
 			continue
 		}
 		for _, m := range mf.GetMetric() {
-			if labelsAre(m.GetLabel(), kind, status) {
-				return m.GetCounter().GetValue()
+			if labelsAre(m.GetLabel(), labels) {
+				if m.GetCounter() != nil {
+					return m.GetCounter().GetValue()
+				}
+				return m.GetGauge().GetValue()
 			}
 		}
 	}
 	return -1
 }
 
-func labelsAre(labels []*dto.LabelPair, kind, status string) bool {
+func labelsAre(labels []*dto.LabelPair, want map[string]string) bool {
 	got := map[string]string{}
 	for _, l := range labels {
 		got[l.GetName()] = l.GetValue()
 	}
-	return len(got) == 2 && got["kind"] == kind && got["status"] == status
+	return maps.Equal(got, want)
 }
 
-func mustGather(t *testing.T, reg prometheus.Gatherer) []*dto.MetricFamily {
+func mustGather(t testing.TB, reg prometheus.Gatherer) []*dto.MetricFamily {
 	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {

@@ -18,7 +18,9 @@ type entry struct {
 	instance string
 	kind     store.Kind
 	spec     *store.Check // as last reconciled; for spotting config changes
-	checker  Checker      // nil for TTL checks
+	svc      *service     // of its instance
+	target   instanceTarget
+	checker  Checker // nil for TTL checks
 	interval time.Duration
 	timeout  time.Duration
 	// phase places the check's runs after the first at the times t with
@@ -27,7 +29,7 @@ type entry struct {
 	phase time.Duration
 
 	next    time.Time // planned start; for TTL checks the deadline
-	index   int       // position in the queue, -1 when not queued
+	index   int       // position in its service's queue, -1 when not queued
 	running bool
 	ran     bool                               // has been dispatched at least once
 	gone    atomic.Bool                        // set when the check goes or changes
@@ -84,8 +86,10 @@ func (e *entry) afterRun(planned, now time.Time) time.Time {
 	return e.slotAfter(t)
 }
 
-// queue is a min-heap of entries by planned start: one timer for the
-// earliest drives every check, instead of a sleeping goroutine per check.
+// queue is a min-heap of entries by planned start, one per service; the
+// services are in turn on heaps by their earliest entry, so that one
+// timer for the earliest of all drives every check, instead of a sleeping
+// goroutine per check.
 // Items carry the start as nanoseconds so that comparisons stay within
 // the heap's own memory rather than chasing entry pointers.
 type queue []item

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
 
@@ -46,10 +47,10 @@ func TestRestartKeepsStatusesAndResumesAtOnce(t *testing.T) {
 // The clock jumps ahead instead of the test waiting a minute.
 func TestDeregisterCriticalServiceAfter(t *testing.T) {
 	t.Parallel()
-	clk := &clock{}
+	clk := testkit.NewClock()
 	st := openStore(t, t.TempDir(), clk.Now)
 	b := newBackend(t, 500)
-	start(t, st, Config{Now: clk.Now})
+	start(t, st, Config{Clock: clk})
 	register(t, st, "web-1", store.CheckSpec{HTTP: b.URL, Interval: time.Second, DeregisterCriticalServiceAfter: time.Minute})
 	register(t, st, "web-2", store.CheckSpec{HTTP: b.URL + "/other", Interval: time.Second, Status: store.Passing})
 	waitFor(t, time.Second, "web-2 critical", func() bool { return statusOf(st, "service:web-2") == store.Critical })

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"maps"
-	"math/rand/v2"
 	"net/http"
 	"slices"
 	"sync"
@@ -17,16 +16,20 @@ import (
 
 // Scheduler runs every HTTP, TCP and TTL check in the store. It learns of
 // checks only from the store's change feed and writes results back
-// through the store. One goroutine (Run) owns the queue; checks run on at
-// most Config.Workers goroutines at a time.
+// through the store. One goroutine (Run) owns the plan; checks run on a
+// pool of workers shared fairly between services (see service), whose
+// size is Config.Workers or follows the checks (see sizePool).
 type Scheduler struct {
-	cfg     Config
-	st      Store
-	log     *slog.Logger
-	met     *metrics
-	owned   []*http.Transport
-	out     *writer
-	started atomic.Bool
+	cfg   Config
+	st    Store
+	log   *slog.Logger
+	met   *metrics
+	owned []*http.Transport
+	out   *writer
+	// localLog and fullLog space out the warnings of runs without
+	// result and of a full pool.
+	localLog, fullLog rareLog
+	started           atomic.Bool
 	// Every HTTP check shares one client per transport; redirects are
 	// followed up to 10, as Consul's client does.
 	client, insecureClient *http.Client
@@ -35,11 +38,17 @@ type Scheduler struct {
 	// Owned by the Run goroutine.
 	entries    map[string]*entry   // by check ID
 	byInstance map[string][]*entry // by instance ID
-	queue      queue
-	busy       int
+	services   map[string]*service // by name
+	waiting    svcHeap             // services with checks queued, none due
+	ready      svcHeap             // services with a check due
+	busy       int                 // checks running
+	idle       int                 // workers waiting for a job
+	limit      int                 // most checks running at once
+	demand     int64               // sum of load over the entries
+	fdCap      int                 // the descriptor budget's limit
 
-	jobs chan job    // to the workers
-	done chan *entry // runs that ended; capacity Workers, so never blocks
+	jobs chan job    // to the workers; a job without entry retires one
+	done chan *entry // runs that ended
 	wg   sync.WaitGroup
 }
 
@@ -60,12 +69,17 @@ func New(cfg Config, st Store) *Scheduler {
 		met:            newMetrics(cfg.Registerer),
 		entries:        map[string]*entry{},
 		byInstance:     map[string][]*entry{},
+		services:       map[string]*service{},
+		waiting:        svcHeap{less: byHead},
+		ready:          svcHeap{less: byShare},
+		fdCap:          descriptorCap(),
 		client:         &http.Client{Transport: cfg.Transport},
 		insecureClient: &http.Client{Transport: cfg.InsecureTransport},
 		jobs:           make(chan job),
-		done:           make(chan *entry, cfg.Workers),
+		done:           make(chan *entry, DefaultWorkers),
 	}
 	s.out = newWriter(s)
+	s.sizePool()
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(NewInstancesCollector(st))
 	}
@@ -86,12 +100,6 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	defer sub.Close()
 	runCtx, stop := context.WithCancel(ctx)
 	s.ctx = runCtx
-	// A fixed pool: long-lived workers keep the stacks they grew, where a
-	// goroutine per run would grow (copy) its stack on every HTTP check.
-	for i := 0; i < s.cfg.Workers; i++ {
-		s.wg.Add(1)
-		go s.worker()
-	}
 	defer func() {
 		stop()
 		close(s.jobs)
@@ -102,53 +110,70 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 	}()
 	s.reconcileAll(s.st.Snapshot())
-	s.log.Info("health checks running", "checks", len(s.entries), "workers", s.cfg.Workers)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	s.log.Info("health checks running", "checks", len(s.entries), "services", len(s.services),
+		"workers", s.limit, "descriptor_cap", s.fdCap, "targets", s.cfg.Targets.String())
+	wake := alarm{clock: s.cfg.Clock}
+	defer wake.stop()
 	for {
 		s.dispatch()
-		s.arm(timer)
+		s.arm(&wake)
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-sub.Ready():
 			events, resync := sub.Next()
 			s.apply(events, resync)
+			if s.cfg.applied != nil {
+				s.cfg.applied(len(s.entries))
+			}
 		case e := <-s.done:
 			s.finished(e)
-		case <-timer.C:
+		case <-wake.c:
+			wake.fired()
 		}
 	}
 }
 
-// dispatch starts every due check while workers are free. Due checks
-// beyond that wait in the queue, in order, and start late.
+// dispatch starts due checks while workers are free, each time from the
+// service with the fewest checks running (see service). Due checks beyond
+// that wait, and start late.
 func (s *Scheduler) dispatch() {
-	now := s.cfg.Now()
-	for s.busy < s.cfg.Workers {
-		e := s.queue.peek()
-		if e == nil || e.next.After(now) {
-			return
+	now := s.cfg.Clock.Now()
+	s.promote(now)
+	for s.busy < s.limit {
+		sv := s.ready.peek()
+		if sv == nil {
+			break
 		}
-		s.queue.unschedule(e)
+		e := sv.queue.peek()
+		sv.queue.unschedule(e)
+		sv.running++
+		s.place(sv, now)
 		e.running = true
 		s.busy++
 		first := !e.ran && e.kind != store.KindTTL
 		e.ran = true
-		// A worker is free (busy < Workers), so this hands over at once.
+		s.hire()
 		s.jobs <- job{e, e.next, first}
 	}
+	if s.ready.Len() > 0 {
+		if held, ok := s.fullLog.allow(now); ok {
+			s.log.Warn("every check worker is busy: due checks wait and start late; raise -check-workers if this lasts",
+				"workers", s.limit, "services_waiting", s.ready.Len(), "more_since_last_logged", held)
+		}
+	}
+	s.retire()
 }
 
-// arm sets the timer for the earliest queued check. With every worker
-// busy no timer is needed: the next run to end wakes the loop.
-func (s *Scheduler) arm(timer *time.Timer) {
-	e := s.queue.peek()
-	if e == nil || s.busy >= s.cfg.Workers {
-		timer.Stop()
+// arm sets the alarm for the earliest queued check. With every worker
+// busy no alarm is needed: the next run to end wakes the loop.
+func (s *Scheduler) arm(wake *alarm) {
+	sv := s.waiting.peek()
+	if sv == nil || s.busy >= s.limit {
+		wake.stop()
 		return
 	}
-	timer.Reset(max(e.next.Sub(s.cfg.Now()), 0))
+	wake.set(sv.queue.peek().next)
 }
 
 // apply reconciles the instances a batch of events names with the latest
@@ -189,7 +214,7 @@ func (s *Scheduler) reconcile(id string, snap *store.Snapshot) {
 	if in := snap.Instance(id); in != nil {
 		for _, c := range in.Checks {
 			if c.Kind == store.KindHTTP || c.Kind == store.KindTCP || c.Kind == store.KindTTL {
-				keep = append(keep, s.upsert(c, id))
+				keep = append(keep, s.upsert(c, in))
 			}
 		}
 	}
@@ -200,16 +225,19 @@ func (s *Scheduler) reconcile(id string, snap *store.Snapshot) {
 	}
 	if len(keep) == 0 {
 		delete(s.byInstance, id)
-		return
+	} else {
+		s.byInstance[id] = keep
 	}
-	s.byInstance[id] = keep
+	s.sizePool()
 }
 
-// upsert returns the entry of check c, creating or replacing it when c is
-// new or its configuration changed.
-func (s *Scheduler) upsert(c *store.Check, instance string) *entry {
+// upsert returns the entry of check c of instance in, creating or
+// replacing it when c is new, its configuration changed, or it moved to
+// another instance, service or address.
+func (s *Scheduler) upsert(c *store.Check, in *store.Instance) *entry {
 	e := s.entries[c.ID]
-	if e != nil && e.instance == instance && (e.spec == c || sameConfig(e.spec, c)) {
+	if e != nil && e.instance == in.ID && e.svc.name == in.Name && e.target.address == in.Address &&
+		(e.spec == c || sameConfig(e.spec, c)) {
 		e.spec = c
 		if c.Kind == store.KindTTL && !e.running {
 			s.timeTTL(e, c, false)
@@ -220,19 +248,22 @@ func (s *Scheduler) upsert(c *store.Check, instance string) *entry {
 		s.remove(e)
 		s.dropFromInstance(e)
 	}
-	e = s.newEntry(c, instance)
+	e = s.newEntry(c, in)
 	s.entries[c.ID] = e
 	if c.Kind == store.KindTTL {
 		s.timeTTL(e, c, false)
 	} else {
-		s.queue.schedule(e, s.cfg.Now()) // the first run is right away
+		s.schedule(e, s.cfg.Clock.Now()) // the first run is right away
 	}
 	return e
 }
 
-func (s *Scheduler) newEntry(c *store.Check, instance string) *entry {
-	e := &entry{id: c.ID, instance: instance, kind: c.Kind, spec: c, index: -1,
-		interval: c.Interval, timeout: c.Timeout, counts: newThresholds(c)}
+func (s *Scheduler) newEntry(c *store.Check, in *store.Instance) *entry {
+	e := &entry{id: c.ID, instance: in.ID, kind: c.Kind, spec: c, index: -1,
+		interval: c.Interval, timeout: c.Timeout, counts: newThresholds(c),
+		svc: s.serviceOf(in.Name), target: instanceTarget{address: in.Address, addr: in.Addr}}
+	e.svc.checks++
+	s.demand += load(e)
 	switch c.Kind {
 	case store.KindHTTP:
 		client := s.client
@@ -244,7 +275,7 @@ func (s *Scheduler) newEntry(c *store.Check, instance string) *entry {
 		e.checker = newTCPChecker(c, s.cfg.Dial)
 	}
 	if e.interval > 0 {
-		e.phase = time.Duration(rand.Int64N(int64(e.interval)))
+		e.phase = s.cfg.phase(e.interval)
 	}
 	return e
 }
@@ -253,10 +284,13 @@ func (s *Scheduler) newEntry(c *store.Check, instance string) *entry {
 // its result dropped.
 func (s *Scheduler) remove(e *entry) {
 	e.stop()
-	s.queue.unschedule(e)
+	s.unschedule(e)
 	if s.entries[e.id] == e {
 		delete(s.entries, e.id)
 	}
+	e.svc.checks--
+	s.demand -= load(e)
+	s.release(e.svc)
 }
 
 // dropFromInstance forgets e in the index of its instance, for a check
@@ -273,8 +307,12 @@ func (s *Scheduler) dropFromInstance(e *entry) {
 // finished takes back a run that ended and plans the entry's next one.
 func (s *Scheduler) finished(e *entry) {
 	s.busy--
+	s.idle++
 	e.running = false
+	e.svc.running--
+	s.place(e.svc, s.cfg.Clock.Now())
 	if e.gone.Load() {
+		s.release(e.svc)
 		return
 	}
 	if e.kind == store.KindTTL {
@@ -283,7 +321,7 @@ func (s *Scheduler) finished(e *entry) {
 		}
 		return
 	}
-	s.queue.schedule(e, e.afterRun(e.next, s.cfg.Now()))
+	s.schedule(e, e.afterRun(e.next, s.cfg.Clock.Now()))
 }
 
 // sameConfig reports whether two versions of a check run the same way,

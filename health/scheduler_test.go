@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
 
@@ -157,72 +159,132 @@ func TestPanicInCheckerIsCritical(t *testing.T) {
 }
 
 // TestOutputOnlyChangesAreThrottled: a body that changes on every run is
-// written at most once per OutputInterval; a status change at once.
+// written at most once per OutputInterval; a status change at once. The
+// fake clock decides when runs are due, so every run is one the test
+// asked for.
 func TestOutputOnlyChangesAreThrottled(t *testing.T) {
-	clk := &clock{}
+	clk := testkit.NewClock()
 	st := openStore(t, t.TempDir(), clk.Now)
 	var n atomic.Int64
 	b := newBackend(t, 200)
 	b.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b.hits.Add(1)
 		w.WriteHeader(int(b.code.Load()))
-		w.Write([]byte("run " + string(rune('0'+n.Add(1)%10))))
+		fmt.Fprintf(w, "run %d", n.Add(1))
 	})
-	start(t, st, Config{Now: clk.Now})
+	s, _ := start(t, st, Config{Clock: clk, phase: func(time.Duration) time.Duration { return 0 }})
 	register(t, st, "web-1", store.CheckSpec{HTTP: b.URL, Interval: time.Second})
-	waitFor(t, time.Second, "passing", func() bool { return statusOf(st, "service:web-1") == store.Passing })
+	waitFor(t, 5*time.Second, "passing", func() bool { return statusOf(st, "service:web-1") == store.Passing })
 	first := checkOf(st, "service:web-1").Output
-	waitFor(t, 3*time.Second, "two more runs", func() bool { return b.hits.Load() >= 3 })
-	time.Sleep(100 * time.Millisecond)
+	for runs := int64(2); runs <= 3; runs++ {
+		nextRun(t, clk, time.Second)
+		waitFor(t, 5*time.Second, "the run the clock made due", func() bool { return b.hits.Load() >= runs })
+	}
+	// The run's result was submitted before its worker handed the entry
+	// back and the next timer was armed; waiting for that timer and then
+	// for the writers leaves no write in flight.
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no next run planned")
+	}
+	s.out.wait()
 	if got := checkOf(st, "service:web-1").Output; got != first {
 		t.Errorf("output rewritten within the output interval: %q → %q", first, got)
 	}
 	clk.Advance(DefaultOutputInterval)
-	waitFor(t, 1500*time.Millisecond, "output written after the output interval", func() bool {
+	waitFor(t, 5*time.Second, "output written after the output interval", func() bool {
 		return checkOf(st, "service:web-1").Output != first
 	})
 	b.code.Store(500)
-	waitFor(t, 1500*time.Millisecond, "status change written at once", func() bool {
+	nextRun(t, clk, time.Second)
+	waitFor(t, 5*time.Second, "status change written at once", func() bool {
 		return statusOf(st, "service:web-1") == store.Critical
 	})
 }
 
+// TestLatenessObserved: each run reports how long after its planned time
+// it started, on the scheduler's clock, and only a check's first run is
+// marked first. With the phase fixed at 0, runs of a 1 s check are due
+// on whole seconds, so the lateness is exactly how far past one the test
+// moved the clock.
 func TestLatenessObserved(t *testing.T) {
+	clk := testkit.NewClock()
 	st := openStore(t, t.TempDir(), nil)
 	b := newBackend(t, 200)
-	var runs, firsts, worst atomic.Int64
-	start(t, st, Config{ObserveLateness: func(k store.Kind, first bool, late time.Duration) {
-		if first {
-			firsts.Add(1)
-		}
-		if k == store.KindHTTP {
-			runs.Add(1)
-			if int64(late) > worst.Load() {
-				worst.Store(int64(late))
+	type obs struct {
+		first bool
+		late  time.Duration
+	}
+	seen := make(chan obs, 10)
+	start(t, st, Config{Clock: clk, phase: func(time.Duration) time.Duration { return 0 },
+		ObserveLateness: func(k store.Kind, first bool, late time.Duration) {
+			if k == store.KindHTTP {
+				seen <- obs{first, late}
 			}
-		}
-	}})
+		}})
 	register(t, st, "web-1", store.CheckSpec{HTTP: b.URL, Interval: time.Second})
-	waitFor(t, 3*time.Second, "three runs observed", func() bool { return runs.Load() >= 3 })
-	if w := time.Duration(worst.Load()); w > 200*time.Millisecond {
-		t.Errorf("worst lateness %s on an idle scheduler", w)
+	steps := []struct {
+		advance time.Duration // once the next run is planned
+		want    obs
+	}{
+		{0, obs{true, 0}}, // right after registration
+		{1300 * time.Millisecond, obs{false, 300 * time.Millisecond}},  // due at +1s, clock at +1.3s
+		{700 * time.Millisecond, obs{false, 0}},                        // due at +2s: not caught up on, not late
+		{2500 * time.Millisecond, obs{false, 1500 * time.Millisecond}}, // due at +3s, clock at +4.5s
 	}
-	if h := b.hits.Load(); h < 3 || h > 4 {
-		t.Errorf("%d runs observed but the backend saw %d", runs.Load(), h)
+	for i, step := range steps {
+		if i > 0 {
+			nextRun(t, clk, step.advance)
+		}
+		select {
+		case got := <-seen:
+			if got != step.want {
+				t.Errorf("run %d: first=%v late=%s, want first=%v late=%s", i+1, got.first, got.late, step.want.first, step.want.late)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("run %d not observed", i+1)
+		}
 	}
-	if n := firsts.Load(); n != 1 {
-		t.Errorf("%d runs observed as first runs, want 1", n)
+	// Once the next run is planned, any run due meanwhile has been
+	// observed (it is observed before it ends, and it ends before the
+	// next is planned).
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no next run planned")
 	}
+	select {
+	case got := <-seen:
+		t.Errorf("a run nobody made due: %+v", got)
+	default:
+	}
+	waitFor(t, 5*time.Second, "every run reached the backend", func() bool { return b.hits.Load() == int64(len(steps)) })
 }
 
+// TestRunOnlyOnce calls Run twice at once: whichever comes second returns
+// an error at once, the other runs until cancelled.
 func TestRunOnlyOnce(t *testing.T) {
 	st := openStore(t, t.TempDir(), nil)
-	s, _ := start(t, st, Config{})
-	time.Sleep(10 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	s := New(Config{Logger: quiet}, st)
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if err := s.Run(ctx); err == nil {
-		t.Errorf("second Run returned nil")
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- s.Run(ctx) }()
+	}
+	select {
+	case err := <-errs:
+		if err == nil {
+			t.Fatal("a Run returned nil before its context ended")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("neither Run refused to run a second time")
+	}
+	cancel()
+	select {
+	case err := <-errs:
+		if err != nil {
+			t.Errorf("the running Run returned %v when cancelled", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after cancel")
 	}
 }
 

@@ -27,7 +27,14 @@ func newTCPChecker(c *store.Check, dial func(context.Context, string, string) (n
 func (t *tcpChecker) Check(ctx context.Context) Result {
 	conn, err := t.dial(ctx, "tcp", t.addr)
 	if err != nil {
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if res, ok := noResult(err); ok {
+			return res
+		}
+		var te *TargetError
+		if errors.As(err, &te) {
+			return critical(fmt.Sprintf("TCP connect %s: refused: %v", t.addr, te))
+		}
+		if timedOut(ctx, err) {
 			return critical(fmt.Sprintf("TCP connect %s: timed out after %s", t.addr, t.timeout))
 		}
 		return critical(err.Error())

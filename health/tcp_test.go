@@ -2,8 +2,11 @@ package health
 
 import (
 	"context"
+	"errors"
 	"net"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,12 +25,7 @@ func TestTCPChecker(t *testing.T) {
 	}
 	closedAddr := closedL.Addr().String()
 	closedL.Close()
-	// A dialer that never connects stands in for a silent host: nothing
-	// on loopback drops SYNs without privileges.
-	blackhole := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		<-ctx.Done()
-		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: ctx.Err()}
-	}
+	hole := blackHole(t)
 	var d net.Dialer
 
 	tests := []struct {
@@ -39,7 +37,7 @@ func TestTCPChecker(t *testing.T) {
 	}{
 		{"listening", open.Addr().String(), d.DialContext, store.Passing, "TCP connect " + open.Addr().String() + ": Success"},
 		{"closed", closedAddr, d.DialContext, store.Critical, "dial tcp " + closedAddr + ": connect: connection refused"},
-		{"silent past timeout", "192.0.2.1:80", blackhole, store.Critical, "TCP connect 192.0.2.1:80: timed out after 200ms"},
+		{"silent past timeout", hole, d.DialContext, store.Critical, "TCP connect " + hole + ": timed out after 200ms"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -58,5 +56,41 @@ func TestTCPChecker(t *testing.T) {
 				t.Errorf("output %q talks about contexts, not the target", res.Output)
 			}
 		})
+	}
+}
+
+// deadlineOnly is a context whose deadline passed but which does not yet
+// report it, as a dial's context can look for a moment when the dialer's
+// own deadline fires first.
+type deadlineOnly struct {
+	context.Context
+	at time.Time
+}
+
+func (d deadlineOnly) Deadline() (time.Time, bool) { return d.at, true }
+
+func TestTimedOut(t *testing.T) {
+	ioTimeout := &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}
+	expired, cancel := context.WithTimeout(context.Background(), 0)
+	defer cancel()
+	<-expired.Done()
+	past := deadlineOnly{context.Background(), time.Now().Add(-time.Millisecond)}
+	future := deadlineOnly{context.Background(), time.Now().Add(time.Hour)}
+	tests := []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want bool
+	}{
+		{"context done", expired, errors.New("anything"), true},
+		{"dialer's deadline first", past, ioTimeout, true},
+		{"a timeout of its own, deadline ahead", future, ioTimeout, false},
+		{"deadline passed, not a timeout", past, syscall.ECONNREFUSED, false},
+		{"no deadline", context.Background(), ioTimeout, false},
+	}
+	for _, tc := range tests {
+		if got := timedOut(tc.ctx, tc.err); got != tc.want {
+			t.Errorf("%s: timedOut = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -27,7 +27,7 @@ func newThresholds(c *store.Check) thresholds {
 
 // report counts a result and says whether it should be recorded.
 func (t *thresholds) report(s store.Status) bool {
-	if s == store.Passing || s == store.Warning {
+	if store.Warning.Worse(s) == store.Warning { // passing or warning
 		t.successes = min(t.successes+1, t.successBefore)
 		t.failures = 0
 		return t.successes >= t.successBefore

@@ -17,14 +17,14 @@ const ttlRetry = 100 * time.Millisecond
 // for its next report. ran says the expiry was just attempted.
 func (s *Scheduler) timeTTL(e *entry, c *store.Check, ran bool) {
 	if c.Status == store.Critical {
-		s.queue.unschedule(e)
+		s.unschedule(e)
 		return
 	}
 	t := c.TTLDeadline()
-	if now := s.cfg.Now(); ran && !t.After(now) {
+	if now := s.cfg.Clock.Now(); ran && !t.After(now) {
 		t = now.Add(ttlRetry)
 	}
-	s.queue.schedule(e, t)
+	s.schedule(e, t)
 }
 
 // expire asks the store to turn a TTL check critical. The store decides

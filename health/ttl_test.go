@@ -5,33 +5,35 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
 
+// TestTTLExpiresWithoutReports: reports every third of the TTL keep a TTL
+// check passing; without them it turns critical once the TTL passes. The
+// store and the scheduler share a fake clock, so the TTL passes only when
+// the test moves it.
 func TestTTLExpiresWithoutReports(t *testing.T) {
-	st := openStore(t, t.TempDir(), nil)
-	start(t, st, Config{})
-	const ttl = 300 * time.Millisecond
+	clk := testkit.NewClock()
+	st := openStore(t, t.TempDir(), clk.Now)
+	start(t, st, Config{Clock: clk})
+	const ttl = 3 * time.Second
 	register(t, st, "job-1", store.CheckSpec{TTL: ttl, Status: store.Passing})
 	id := "service:job-1"
 
-	// Reports every third of the TTL keep it passing well past the TTL.
-	var last time.Time
 	for i := 0; i < 8; i++ {
-		last = time.Now()
 		if err := st.UpdateTTL(id, store.Passing, "alive"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(ttl / 3)
+		// Whether or not the scheduler has seen this report yet, the
+		// deadline it has is at least two thirds of the TTL away.
+		clk.Advance(ttl / 3)
 		if s := statusOf(st, id); s != store.Passing {
 			t.Fatalf("report %d: status %s though reports came every %s", i, s, ttl/3)
 		}
 	}
-	took := waitFor(t, ttl+time.Second, "critical after the TTL passed", func() bool { return statusOf(st, id) == store.Critical })
-	if since := time.Since(last); since < ttl {
-		t.Errorf("critical %s after the last report, before the TTL of %s", since, ttl)
-	}
-	t.Logf("critical within %s of the end of reports", took)
+	clk.Advance(ttl)
+	waitFor(t, 5*time.Second, "critical after the TTL passed", func() bool { return statusOf(st, id) == store.Critical })
 	if out := checkOf(st, id).Output; !strings.HasPrefix(out, "TTL expired") {
 		t.Errorf("output = %q, want it to say the TTL expired", out)
 	}
@@ -43,19 +45,26 @@ func TestTTLExpiresWithoutReports(t *testing.T) {
 	if c := checkOf(st, id); c.Status != store.Warning || c.Output != "slow" {
 		t.Errorf("after a warn report: %s %q", c.Status, c.Output)
 	}
-	waitFor(t, ttl+time.Second, "critical again without reports", func() bool { return statusOf(st, id) == store.Critical })
+	nextRun(t, clk, ttl)
+	waitFor(t, 5*time.Second, "critical again without reports", func() bool { return statusOf(st, id) == store.Critical })
 }
 
 // TestTTLCriticalReportWaits: a check reported critical has nothing to
-// expire; it is not rewritten at its deadline.
+// expire: the scheduler plans nothing for it, and it is not rewritten
+// when its deadline passes.
 func TestTTLCriticalReportWaits(t *testing.T) {
-	st := openStore(t, t.TempDir(), nil)
-	start(t, st, Config{})
-	register(t, st, "job-1", store.CheckSpec{TTL: 200 * time.Millisecond, Status: store.Passing})
+	clk := testkit.NewClock()
+	st := openStore(t, t.TempDir(), clk.Now)
+	start(t, st, Config{Clock: clk})
+	register(t, st, "job-1", store.CheckSpec{TTL: 2 * time.Second, Status: store.Passing})
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no expiry planned for a passing TTL check")
+	}
 	if err := st.UpdateTTL("service:job-1", store.Critical, "failing on purpose"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	waitFor(t, 5*time.Second, "the expiry dropped", func() bool { return clk.Pending() == 0 })
+	clk.Advance(time.Minute)
 	if c := checkOf(st, "service:job-1"); c.Status != store.Critical || c.Output != "failing on purpose" {
 		t.Errorf("after the deadline: %s %q, want the report kept", c.Status, c.Output)
 	}

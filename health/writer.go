@@ -62,7 +62,7 @@ func (w *writer) due(e *entry, res Result) bool {
 	if c == nil || c.Status == res.Status && c.Output == res.Output {
 		return false
 	}
-	return c.Status != res.Status || w.s.cfg.Now().Sub(e.lastWrite) >= w.s.cfg.OutputInterval
+	return c.Status != res.Status || w.s.cfg.Clock.Now().Sub(e.lastWrite) >= w.s.cfg.OutputInterval
 }
 
 // run writes waiting results until none is left.
@@ -82,7 +82,7 @@ func (w *writer) run() {
 		delete(w.pending, e)
 		write := !e.gone.Load() && w.due(e, res)
 		if write {
-			e.lastWrite = w.s.cfg.Now()
+			e.lastWrite = w.s.cfg.Clock.Now()
 		}
 		w.mu.Unlock()
 		if write {

@@ -18,6 +18,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/beacon-dns/beacon/internal/etcdtest"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // startEtcdBeacons runs n beacon processes on one registry in etcd.
@@ -26,8 +27,8 @@ func startEtcdBeacons(t *testing.T, c *etcdtest.Cluster, n int) []*proc {
 	target := "etcd://" + strings.Join(c.Endpoints(), ",") + "/e2e"
 	var nodes []*proc
 	for i := range n {
-		nodes = append(nodes, startBeacon(t, t.TempDir(), serveOpts{
-			args: []string{"-store", target, "-etcd-timeout", "1s", "-node", fmt.Sprintf("b%d", i)},
+		nodes = append(nodes, startBeacon(t, t.TempDir(), testkit.Options{
+			Args: []string{"-store", target, "-etcd-timeout", "1s", "-node", fmt.Sprintf("b%d", i)},
 		}))
 	}
 	return nodes
@@ -140,7 +141,7 @@ func TestEtcdNodes(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	})
 
-	nodes[2].kill()
+	nodes[2].Kill()
 	nodes[2] = startEtcdBeacons(t, c, 1)[0]
 	want, _ := index(t, nodes[1], "/v1/catalog/service/web")
 	for _, p := range nodes {
@@ -202,7 +203,7 @@ func TestEtcdLedgerAcrossKills(t *testing.T) {
 	victim := nodes[2]
 	live = nodes[:2]
 	mu.Unlock()
-	victim.kill()
+	victim.Kill()
 	restarted := startEtcdBeacons(t, c, 1)[0]
 	mu.Lock()
 	live = []*proc{nodes[0], nodes[1], restarted}
@@ -234,7 +235,7 @@ func TestEtcdLedgerAcrossKills(t *testing.T) {
 		got := ids(p)
 		for _, id := range acked {
 			if !got[id] {
-				t.Errorf("node at %s lost the acknowledged registration %s", p.httpAddr, id)
+				t.Errorf("node at %s lost the acknowledged registration %s", p.HTTPAddr, id)
 			}
 		}
 	}

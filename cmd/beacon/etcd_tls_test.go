@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/beacon-dns/beacon/internal/etcdtest"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // etcdPKI writes a CA, a server certificate for 127.0.0.1 and a client
@@ -83,14 +85,16 @@ func TestEtcdTLS(t *testing.T) {
 	files, cert, key := etcdPKI(t, dir)
 	c := etcdtest.StartTLS(t, 1, files)
 	target := "etcd://" + strings.Join(c.Endpoints(), ",")
-	p := startBeacon(t, t.TempDir(), serveOpts{args: []string{"-store", target,
+	p := startBeacon(t, t.TempDir(), testkit.Options{Args: []string{"-store", target,
 		"-etcd-cacert", files.CA, "-etcd-cert", cert, "-etcd-key", key}})
 	p.mustDo(t, http.MethodPut, "/v1/agent/service/register", `{"ID":"tls1","Name":"tls","Address":"10.9.9.9"}`)
 	if a := aRecords(t, p, "tls.service.local"); len(a) != 1 || a[0] != "10.9.9.9" {
 		t.Errorf("DNS after a write over TLS: %v", a)
 	}
-	noCert := launch(t, t.TempDir(), serveOpts{args: []string{"-store", target, "-etcd-cacert", files.CA}})
-	if err := noCert.waitReady(3 * time.Second); err == nil {
+	noCert := launch(t, t.TempDir(), testkit.Options{Args: []string{"-store", target, "-etcd-cacert", files.CA}})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if err := noCert.WaitReady(ctx); err == nil {
 		t.Error("beacon without a client certificate turned ready against etcd that requires one")
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beacon-dns/beacon/admin"
 	"github.com/beacon-dns/beacon/dnsserver"
+	"github.com/beacon-dns/beacon/health"
 )
 
 // serveConfig is what `beacon serve` runs with, after flags, environment
@@ -28,6 +30,14 @@ type serveConfig struct {
 	TLSKey     string
 	TLS        *tls.Config // loaded from -tls-cert and -tls-key; nil for plain HTTP
 	LogLevel   slog.Level
+	// Health checks: the pool's size (0 sizes it to the checks) and
+	// where checks may connect.
+	CheckWorkers int
+	CheckTargets health.Targets
+	// HTTPMaxConnsPerClient and HTTPMaxConns bound the HTTP API's open
+	// connections per client address (0: no bound) and in total.
+	HTTPMaxConnsPerClient int
+	HTTPMaxConns          int
 
 	Store       string      // -store as given
 	StoreTarget storeTarget // -store parsed
@@ -66,6 +76,10 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.EtcdKey, "etcd-key", "", "private key `file` (PEM) of -etcd-cert")
 	fs.DurationVar(&cfg.EtcdTimeout, "etcd-timeout", 5*time.Second, "a write etcd has not committed by then fails with 503")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
+	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
+	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")
+	fs.IntVar(&cfg.HTTPMaxConnsPerClient, "http-max-conns-per-client", admin.DefaultMaxConnsPerClient, "most HTTP connections one client address may hold open (0: no bound)")
+	fs.IntVar(&cfg.HTTPMaxConns, "http-max-conns", admin.DefaultMaxConns, "most HTTP connections open at once, lowered to half the descriptor limit if above it")
 }
 
 // zone is the zone served, as people write it: without the trailing dot.

@@ -35,6 +35,7 @@ func TestServeDefaults(t *testing.T) {
 		},
 		Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
 		Store: "bolt", EtcdTimeout: 5 * time.Second,
+		HTTPMaxConnsPerClient: 200, HTTPMaxConns: 4096,
 	}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Fatalf("defaults\n got %+v\nwant %+v", cfg, want)
@@ -129,6 +130,18 @@ func TestServeFlagEnvPrecedence(t *testing.T) {
 			func(c *serveConfig) any { return c.HTTPAddr }, ":8500"},
 		{"one second ttl", []string{"-ttl", "1s"}, nil,
 			func(c *serveConfig) any { return c.DNS.TTL }, time.Second},
+		{"check pool sized to the checks by default", nil, nil,
+			func(c *serveConfig) any { return c.CheckWorkers }, 0},
+		{"check workers from env", nil, map[string]string{"BEACON_CHECK_WORKERS": "512"},
+			func(c *serveConfig) any { return c.CheckWorkers }, 512},
+		{"check targets any by default", nil, nil,
+			func(c *serveConfig) any { return c.CheckTargets.String() }, "any"},
+		{"check targets from env", nil, map[string]string{"BEACON_CHECK_TARGETS": "10.0.0.0/8, 192.168.1.7"},
+			func(c *serveConfig) any { return c.CheckTargets.String() }, "10.0.0.0/8,192.168.1.7/32"},
+		{"check targets flag", []string{"-check-targets", "instance"}, map[string]string{"BEACON_CHECK_TARGETS": "10.0.0.0/8"},
+			func(c *serveConfig) any { return c.CheckTargets.String() }, "instance"},
+		{"check targets instance within networks", []string{"-check-targets", "instance,10.0.0.0/8"}, nil,
+			func(c *serveConfig) any { return c.CheckTargets.String() }, "instance,10.0.0.0/8"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,6 +206,9 @@ func TestServeFlagErrors(t *testing.T) {
 		{"cert without key", []string{"-tls-cert", "c.pem"}, nil, []string{"-tls-cert", "-tls-key"}},
 		{"key without cert", nil, map[string]string{"BEACON_TLS_KEY": "k.pem"}, []string{"-tls-key", "both"}},
 		{"unreadable pair", []string{"-tls-cert", empty, "-tls-key", empty}, nil, []string{"-tls-cert", empty}},
+		{"negative check workers", []string{"-check-workers", "-1"}, nil, []string{"-check-workers", "-1", "0 to size the pool"}},
+		{"bad check targets", []string{"-check-targets", "10.0.0.0/33"}, nil, []string{"-check-targets", "10.0.0.0/33", "use any, or instance and CIDRs"}},
+		{"bad check targets from env", nil, map[string]string{"BEACON_CHECK_TARGETS": "everything"}, []string{"BEACON_CHECK_TARGETS", "everything"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

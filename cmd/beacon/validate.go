@@ -31,6 +31,9 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"tls-cert", cfg.loadTLS},
 		{"store", cfg.checkStore},
 		{"etcd-cacert", cfg.loadEtcdTLS},
+		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
+		{"http-max-conns-per-client", func() error { return atLeast(cfg.HTTPMaxConnsPerClient, 0) }},
+		{"http-max-conns", func() error { return atLeast(cfg.HTTPMaxConns, 1) }},
 	}
 	if err := validateDNS(&cfg.DNS, src); err != nil {
 		return err
@@ -67,9 +70,24 @@ func validateDNS(c *dnsserver.Config, src map[string]string) error {
 	return err
 }
 
+// checkWorkers accepts 0 (the pool sized to the checks) or a pool size.
+func checkWorkers(n int) error {
+	if n < 0 {
+		return fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", n)
+	}
+	return nil
+}
+
 func nonEmpty(s string) error {
 	if s == "" {
 		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func atLeast(n, least int) error {
+	if n < least {
+		return fmt.Errorf("is %d; it must be at least %d", n, least)
 	}
 	return nil
 }
