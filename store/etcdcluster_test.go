@@ -3,10 +3,14 @@ package store
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 
 	"github.com/beacon-dns/beacon/internal/etcdtest"
 )
@@ -89,6 +93,33 @@ func TestEtcdFrozen(t *testing.T) {
 	c := etcdtest.Start(t, 3)
 	a := openEtcd(t, c.Endpoints(), "/frozen", "a")
 	b := openEtcd(t, c.Endpoints(), "/frozen", "b")
+	reg := prometheus.NewRegistry()
+	m, err := OpenEtcd(Options{NodeName: "m", Logger: slog.New(slog.DiscardHandler), Registerer: reg},
+		EtcdOptions{Endpoints: c.Endpoints(), Prefix: "/frozen", Timeout: 2 * time.Second, ProbeInterval: 200 * time.Millisecond, StaleAfter: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	<-m.Loaded()
+	stale := func() float64 {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if problems, err := promlint.NewWithMetricFamilies(mfs).Lint(); err != nil || len(problems) > 0 {
+			t.Errorf("promlint: %v %v", problems, err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "beacon_store_stale_seconds" {
+				return mf.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no beacon_store_stale_seconds")
+		return 0
+	}
+	if v := stale(); v != 0 {
+		t.Errorf("beacon_store_stale_seconds %v while etcd answers, want 0", v)
+	}
 	if _, err := a.Register(Registration{ID: "api1", Name: "api", Address: "10.1.1.1"}); err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +138,7 @@ func TestEtcdFrozen(t *testing.T) {
 	}
 	defer resume()
 	start := time.Now()
-	_, err := b.Register(Registration{ID: "api2", Name: "api"})
+	_, err = b.Register(Registration{ID: "api2", Name: "api"})
 	took := time.Since(start)
 	if !errors.Is(err, ErrUnavailable) {
 		t.Errorf("write with etcd frozen: %v, want ErrUnavailable", err)
@@ -117,6 +148,7 @@ func TestEtcdFrozen(t *testing.T) {
 	}
 	t.Logf("write failed after %s: %v", took.Round(time.Millisecond), err)
 	eventually(t, 5*time.Second, "a reports itself stale", a.Stale)
+	eventually(t, 5*time.Second, "the stale metric counts", func() bool { return stale() > 1 })
 	for _, s := range []*Store{a, b} {
 		if in := s.Snapshot().Instance("api1"); in == nil || in.Address != "10.1.1.1" {
 			t.Errorf("node %s stopped serving api1 while etcd is frozen", s.Snapshot().Node().Name)
@@ -126,7 +158,7 @@ func TestEtcdFrozen(t *testing.T) {
 		}
 	}
 	resume()
-	eventually(t, 15*time.Second, "a fresh again", func() bool { return !a.Stale() && !b.Stale() })
+	eventually(t, 15*time.Second, "a fresh again", func() bool { return !a.Stale() && !b.Stale() && stale() == 0 })
 	eventually(t, 15*time.Second, "a write succeeds again", func() bool {
 		_, err := b.Register(Registration{ID: "api2", Name: "api"})
 		return err == nil
