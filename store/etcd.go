@@ -115,6 +115,7 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 		quit: make(chan struct{}), stopped: make(chan struct{}),
 		subs: map[*Subscription]struct{}{}, lazy: map[string]struct{}{}, reapable: map[string]struct{}{},
 		metrics: newMetrics(opts.Registerer),
+		started: opts.Clock.Now(),
 	}
 	node := Node{Name: opts.NodeName, Datacenter: opts.Datacenter, Address: opts.Advertise, ID: nameUUID(eo.Prefix, opts.NodeName)}
 	s.snap.Store(&Snapshot{index: 1, node: node, done: make(chan struct{}),
@@ -216,14 +217,7 @@ func (e *etcdStore) unavailable(what string, err error) error {
 	if e.ctx.Err() != nil {
 		return ErrClosed
 	}
-	return fmt.Errorf("%s: etcd at %s: %s: %w", what, e.endpoints(), oneLine(err.Error()), ErrUnavailable)
-}
-
-func oneLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
+	return fmt.Errorf("%s: etcd at %s: %s: %w", what, e.endpoints(), oneLine(err), ErrUnavailable)
 }
 
 // do runs op against the current snapshot and writes what it changed to
@@ -242,7 +236,7 @@ func (e *etcdStore) do(op func(*txn) error) error {
 	ctx, cancel := context.WithTimeout(e.ctx, e.opts.Timeout)
 	defer cancel()
 	for {
-		t := newTxn(e.s.snap.Load(), e.s.opts.Now())
+		t := newTxn(e.s.snap.Load(), e.s.opts.Clock.Now())
 		if err := runOp(op, t); err != nil {
 			return err
 		}
@@ -284,7 +278,7 @@ func (e *etcdStore) do(op func(*txn) error) error {
 func (e *etcdStore) refresh(op func(*txn) error) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	t := newTxn(e.s.snap.Load(), e.s.opts.Now())
+	t := newTxn(e.s.snap.Load(), e.s.opts.Clock.Now())
 	if runOp(op, t) != nil || !t.changed() {
 		return true
 	}

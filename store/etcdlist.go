@@ -63,7 +63,7 @@ func (e *etcdStore) relist() (int64, error) {
 	}
 	e.mu.Lock()
 	snap := e.s.snap.Load()
-	t := newTxn(snap, e.s.opts.Now())
+	t := newTxn(snap, e.s.opts.Clock.Now())
 	// A step applies one instance as listed (id), removes it (gone), or
 	// moves a service's index to a removal from it (service).
 	type step struct {

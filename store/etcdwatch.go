@@ -22,7 +22,7 @@ func (e *etcdStore) run() {
 			r, err := e.relist()
 			if err != nil {
 				if e.ctx.Err() == nil {
-					log.Warn("loading the registry from etcd failed; retrying", "etcd", e.endpoints(), "err", oneLine(err.Error()), "in", wait)
+					log.Warn("loading the registry from etcd failed; retrying", "etcd", e.endpoints(), "err", oneLine(err), "in", wait)
 					sleepCtx(e.ctx, wait)
 					wait = min(2*wait, 5*time.Second)
 				}
@@ -92,7 +92,7 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 				return rev, true
 			}
 			if err := wr.Err(); err != nil {
-				log.Warn("etcd watch ended; resuming", "etcd", e.endpoints(), "revision", rev, "err", oneLine(err.Error()))
+				log.Warn("etcd watch ended; resuming", "etcd", e.endpoints(), "revision", rev, "err", oneLine(err))
 				sleepCtx(e.ctx, 100*time.Millisecond)
 				return rev, false
 			}
@@ -123,7 +123,7 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 // revision, as one snapshot. It returns the last revision applied.
 func (e *etcdStore) applyEvents(evs []*clientv3.Event) int64 {
 	e.mu.Lock()
-	t := newTxn(e.s.snap.Load(), e.s.opts.Now())
+	t := newTxn(e.s.snap.Load(), e.s.opts.Clock.Now())
 	var last int64
 	for i := 0; i < len(evs); {
 		rev := evs[i].Kv.ModRevision
