@@ -72,3 +72,25 @@ func TestServeEtcdFlags(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseStore: whatever is given as -store, the result is BoltDB, or
+// etcd endpoints with ports and a clean prefix that read back the same,
+// or an error; never a panic.
+func FuzzParseStore(f *testing.F) {
+	for _, s := range []string{"bolt", "etcd://127.0.0.1:2379", "etcd://a:1,b:2,[::1]:3/x/y/", "etcd://a:1//", "etcd://:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := parseStore(s)
+		if err != nil || !got.Etcd {
+			return
+		}
+		if len(got.Endpoints) == 0 || !strings.HasPrefix(got.Prefix, "/") || strings.HasSuffix(got.Prefix, "/") || strings.Contains(got.Prefix, "//") {
+			t.Fatalf("%q gave %+v", s, got)
+		}
+		again, err := parseStore("etcd://" + strings.Join(got.Endpoints, ",") + got.Prefix)
+		if err != nil || !reflect.DeepEqual(again, got) {
+			t.Fatalf("%q gave %+v, which reads back as %+v, %v", s, got, again, err)
+		}
+	})
+}
