@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ const (
 	MaxMetaKeyLen   = 128
 	MaxMetaValueLen = 512
 	MaxChecks       = 32
-	MaxOutputLen    = 4096 + 256
+	MaxOutputLen    = 4096 // a check's output kept, Consul's 4 KiB; see CapOutput
 	MaxTextLen      = 1024 // check names, notes, methods, header lines
 	MaxBodyLen      = 64 << 10
 	// MinInterval is the shortest check interval; shorter ones are
@@ -205,6 +206,20 @@ func isAlnum(c byte) bool {
 
 // trunc keeps error messages one readable line however long the input.
 func trunc(s string) string { return cut(s, 64) }
+
+// CapOutput is the one cap on a check's output: at most MaxOutputLen
+// bytes, cut between characters, and when cut, Consul's note of how much
+// was kept (as its CheckTTL.SetStatus writes it), so readers can tell.
+func CapOutput(s string) string {
+	if len(s) <= MaxOutputLen {
+		return s
+	}
+	n := MaxOutputLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s ... (captured %d of %d bytes)", s[:n], n, len(s))
+}
 
 // cut shortens s to at most n bytes and an ellipsis, between characters.
 func cut(s string, n int) string {

@@ -1,5 +1,7 @@
 package main
 
+import "github.com/beacon-dns/beacon/store"
+
 // The Consul-shaped JSON the CLI sends and reads; only the fields it uses.
 
 // registration is the body of PUT /v1/agent/service/register.
@@ -59,25 +61,12 @@ func (c *healthCheck) detail() string {
 	return c.Notes
 }
 
-// statusRank orders Consul's statuses so that the worst one wins; an
-// unknown status counts as critical.
-func statusRank(s string) int {
-	switch s {
-	case "passing":
-		return 0
-	case "warning":
-		return 1
-	default:
-		return 2
-	}
-}
-
 // health is the worst status of the entry's checks: passing with none.
 func (e *serviceEntry) health() (status string, worst *healthCheck) {
 	status = "passing"
 	for i := range e.Checks {
 		c := &e.Checks[i]
-		if worst == nil || statusRank(c.Status) > statusRank(worst.Status) {
+		if worst == nil || store.Status(c.Status).Rank() > store.Status(worst.Status).Rank() {
 			worst = c
 		}
 	}
