@@ -111,7 +111,13 @@ func clip(s string, n int) string {
 // History returns the instance's health transitions, newest first, at
 // most HistoryLen. An ID that is not registered and has no history gives
 // an error wrapping ErrNotFound.
+//
+// On etcd the history is read from etcd, so any node answers alike, and
+// an error wrapping ErrUnavailable says etcd did not answer.
 func (s *Store) History(id string) ([]Transition, error) {
+	if s.remote != nil {
+		return s.remote.history(id)
+	}
 	s.histMu.Lock()
 	var pending []histEntry
 	for _, e := range s.hist {
