@@ -298,5 +298,7 @@ func (s *Store) publish(t *txn) {
 		}
 	}
 	s.notify(t.events)
-	s.logChanges(t.events, t.history)
+	if !t.quiet {
+		s.logChanges(t.events, t.history)
+	}
 }

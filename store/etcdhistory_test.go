@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,5 +96,46 @@ func TestEtcdHistory(t *testing.T) {
 	resp, err = b.remote.cli.Get(context.Background(), b.remote.historyKey("web1"))
 	if err != nil || len(resp.Kvs) != 1 || resp.Kvs[0].Lease != 0 {
 		t.Fatalf("history key after registering again: %v, %v; want it without a lease", resp, err)
+	}
+}
+
+// TestEtcdChangesLogged: a node logs the changes it applies from the
+// watch, whichever node made them, but not the registry it loads.
+func TestEtcdChangesLogged(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	a := openEtcd(t, c.Endpoints(), "/logs", "a")
+	for _, id := range []string{"web1", "web2"} {
+		if _, err := a.Register(Registration{ID: id, Name: "web", Address: "10.0.0.1"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs := &syncBuffer{}
+	b, err := OpenEtcd(Options{NodeName: "b", Logger: slog.New(slog.NewTextHandler(logs, nil))},
+		EtcdOptions{Endpoints: c.Endpoints(), Prefix: "/logs", Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	<-b.Loaded()
+	if _, err := a.Register(Registration{ID: "web3", Name: "web", Address: "10.0.0.3",
+		Checks: []CheckSpec{{ID: "ttl", TTL: time.Minute, Status: Passing}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.UpdateTTL("ttl", Critical, "down"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Second, "b applies the transition", func() bool {
+		in := b.Snapshot().Instance("web3")
+		return in != nil && in.Health == Critical
+	})
+	out := logs.take()
+	for _, want := range []string{`msg="registry loaded from etcd"`, `msg="instance registered" service=web id=web3`,
+		`msg="health changed" service=web id=web3 address=10.0.0.3 port=0 from=passing to=critical check=ttl output=down`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("b's log lacks %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "id=web1") {
+		t.Errorf("b logged the instances it loaded:\n%s", out)
 	}
 }

@@ -33,6 +33,9 @@ type txn struct {
 	closers []chan struct{}
 	// history holds the health transitions the txn made.
 	history []histEntry
+	// quiet says the txn loads the registry rather than changes it, so
+	// its changes are not logged one by one.
+	quiet bool
 }
 
 type ownedService struct {
