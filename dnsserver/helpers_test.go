@@ -312,3 +312,49 @@ func mustGather(t *testing.T, f *fixture) []*dto.MetricFamily {
 	}
 	return mfs
 }
+
+// exchangeRaw sends q and returns the reply with its exact bytes.
+func exchangeRaw(t testing.TB, network string, addr net.Addr, q *dns.Msg) (*dns.Msg, []byte) {
+	t.Helper()
+	b, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, raw := roundTrip(t, network, addr, b)
+	if r.Id != q.Id {
+		t.Fatalf("reply ID %d, want %d", r.Id, q.Id)
+	}
+	return r, raw
+}
+
+// exchangeBytes sends raw bytes as one query and returns the reply.
+func exchangeBytes(t testing.TB, network string, addr net.Addr, b []byte) *dns.Msg {
+	t.Helper()
+	r, _ := roundTrip(t, network, addr, b)
+	return r
+}
+
+// roundTrip sends b as one query and returns the reply, decoded and as
+// its exact bytes.
+func roundTrip(t testing.TB, network string, addr net.Addr, b []byte) (*dns.Msg, []byte) {
+	t.Helper()
+	conn, err := net.DialTimeout(network, addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	co := &dns.Conn{Conn: conn, UDPSize: dns.MaxMsgSize}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := co.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := co.ReadMsgHeader(nil)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(raw); err != nil {
+		t.Fatalf("unpack reply: %v", err)
+	}
+	return r, raw
+}
