@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -58,11 +60,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 func newTunedFixture(t testing.TB, mod func(*Config), tune func(*Server)) *fixture {
 	t.Helper()
 	clk := newClock()
-	st, err := store.Open(store.Options{Dir: t.TempDir(), NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t, store.Options{NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
 	reg := prometheus.NewRegistry()
 	cfg := Config{Addr: "127.0.0.1:0", Logger: quiet, Registerer: reg, Now: clk.Now}
 	if mod != nil {
