@@ -27,9 +27,10 @@ func badRequest(format string, args ...any) error {
 }
 
 // storeError maps the store's errors onto status codes in one place:
-// invalid input is 400, an unknown ID 404, a closed store or one that
-// stopped taking writes 503 (its message says what is known of the
-// write), and anything else (a commit that changed nothing) 500.
+// invalid input is 400, an unknown ID 404, a closed store, one that
+// stopped taking writes (its message says what is known of the write) or
+// an etcd that did not commit in time 503, and anything else (a commit
+// that changed nothing) 500.
 func storeError(err error) error {
 	var ve *store.ValidationError
 	switch {
@@ -39,7 +40,8 @@ func storeError(err error) error {
 		return errorf(http.StatusBadRequest, "%s", err)
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "%s", err)
-	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrWritesStopped):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrWritesStopped),
+		errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrNotLoaded):
 		return errorf(http.StatusServiceUnavailable, "%s", err)
 	}
 	return errorf(http.StatusInternalServerError, "write failed, nothing was changed: %s", err)

@@ -12,6 +12,9 @@ import (
 // do queues op for the committer and waits until it is published (and,
 // when durable, committed to disk).
 func (s *Store) do(durable bool, op func(*txn) error) error {
+	if s.remote != nil {
+		return s.remote.do(op)
+	}
 	if err := s.stoppedErr(); err != nil {
 		return err
 	}
@@ -79,6 +82,10 @@ func (s *Store) gather(r *request) []*request {
 // commit fails, nothing of the batch is published and every write in it
 // fails; see update for what the failure says about the disk.
 func (s *Store) apply(batch []*request) {
+	if s.remote != nil {
+		s.remote.applyAsync(batch)
+		return
+	}
 	defer func() {
 		for _, r := range batch {
 			close(r.done)

@@ -23,6 +23,12 @@ var (
 	// inside a write; reads keep serving the last published snapshot, and
 	// a restart reloads the state from disk.
 	ErrWritesStopped = errors.New("writes are stopped")
+	// ErrUnavailable reports a write that etcd did not commit in time, or
+	// could not be asked to.
+	ErrUnavailable = errors.New("registry unavailable")
+	// ErrNotLoaded reports a store on etcd that has not finished loading
+	// the registry.
+	ErrNotLoaded = errors.New("not loaded")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

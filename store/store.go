@@ -94,6 +94,8 @@ type Store struct {
 	stopped chan struct{}
 	once    sync.Once
 	metrics *metrics
+	// remote is the etcd backend, nil with BoltDB; see OpenEtcd.
+	remote *etcdStore
 
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
@@ -126,15 +128,19 @@ func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Healthy reports ErrClosed once the store is closed, and an error
-// wrapping ErrWritesStopped once it stopped taking writes.
+// Healthy reports ErrClosed once the store is closed, an error wrapping
+// ErrWritesStopped once it stopped taking writes and, on etcd,
+// ErrNotLoaded until the registry was first loaded.
 func (s *Store) Healthy() error {
 	select {
 	case <-s.quit:
 		return ErrClosed
 	default:
-		return s.stoppedErr()
 	}
+	if s.remote != nil {
+		return s.remote.healthy()
+	}
+	return s.stoppedErr()
 }
 
 // Close flushes pending status changes and closes the database. Writes
@@ -144,6 +150,10 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		if s.remote != nil {
+			err = s.remote.close()
+			return
+		}
 		if s.dbStuck.Load() {
 			err = fmt.Errorf("close %s: bbolt kept its write lock after failing inside a write; the file is released when beacon exits", s.path)
 			return
