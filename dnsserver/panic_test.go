@@ -1,36 +1,17 @@
 package dnsserver
 
 import (
-	"bytes"
 	"log/slog"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/miekg/dns"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
 )
-
-// logBuffer collects log lines for tests; safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) count(s string) int {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return strings.Count(b.buf.String(), s)
-}
 
 func gauge(t *testing.T, f *fixture, name string) float64 {
 	t.Helper()
@@ -72,7 +53,7 @@ func aRecords(t *testing.T, f *fixture, name string) ([]string, uint32) {
 }
 
 func TestPanicMode(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &testkit.SyncBuffer{}
 	f := newFixture(t, func(c *Config) {
 		c.PanicThreshold = 0.5
 		c.TTL, c.WarningTTL = 30*time.Second, 5*time.Second
@@ -123,10 +104,10 @@ func TestPanicMode(t *testing.T) {
 			t.Errorf("%s: A %v TTL %d, want %v TTL %d", s.name, got, ttl, s.want, s.ttl)
 		}
 		waitGauge(t, f, "beacon_dns_panic_services", s.panic)
-		if n := logs.count("service entered DNS panic mode"); n != s.entered {
-			t.Errorf("%s: %d lines log entering panic mode, want %d:\n%s", s.name, n, s.entered, logs.buf.String())
+		if n := strings.Count(logs.String(), "service entered DNS panic mode"); n != s.entered {
+			t.Errorf("%s: %d lines log entering panic mode, want %d:\n%s", s.name, n, s.entered, logs.String())
 		}
-		if n := logs.count("service left DNS panic mode"); n != s.left {
+		if n := strings.Count(logs.String(), "service left DNS panic mode"); n != s.left {
 			t.Errorf("%s: %d lines log leaving panic mode, want %d", s.name, n, s.left)
 		}
 	}

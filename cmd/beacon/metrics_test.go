@@ -14,6 +14,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestMetricsServed reads /metrics from serve itself: the operators'
@@ -28,7 +30,7 @@ func TestMetricsServed(t *testing.T) {
 	if cfg.DNS.PanicThreshold != 0.5 {
 		t.Fatalf("BEACON_PANIC_THRESHOLD=0.5 gave a threshold of %v", cfg.DNS.PanicThreshold)
 	}
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	probe := mdnsProbe{NSSwitch: filepath.Join("testdata", "nsswitch", "debian-mdns.conf"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
