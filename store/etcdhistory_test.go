@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beacon-dns/beacon/internal/etcdtest"
 	clientv3 "go.etcd.io/etcd/client/v3"
+
+	"github.com/beacon-dns/beacon/internal/etcdtest"
 )
 
 func clientLeaseID(id int64) clientv3.LeaseID { return clientv3.LeaseID(id) }

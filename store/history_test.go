@@ -10,8 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/beacon-dns/beacon/internal/testkit"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 func TestHistoryTransitions(t *testing.T) {
