@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -123,6 +124,9 @@ func (s *Store) apply(batch []*request) {
 		for id := range t.lazy {
 			s.lazy[id] = struct{}{}
 		}
+		s.histMu.Lock()
+		s.hist = append(s.hist, t.history...)
+		s.histMu.Unlock()
 	}
 	s.publish(t)
 }
@@ -160,9 +164,13 @@ func (s *Store) commit(t *txn) error {
 			ids[id] = struct{}{}
 		}
 	}
+	hist := append(slices.Clip(s.hist), t.history...)
 	err := s.update(func(tx *bolt.Tx) error {
 		w := newWriter(tx)
 		if err := w.instances(ids, t.instance); err != nil {
+			return err
+		}
+		if err := writeHistory(tx, w, hist, ids, t.instance, t.now); err != nil {
 			return err
 		}
 		if ceiling != s.ceiling {
@@ -173,6 +181,11 @@ func (s *Store) commit(t *txn) error {
 		return w.finish()
 	})
 	s.metrics.commit(time.Since(start))
+	if err != nil {
+		// Writes are refused before update once stopped, so each error
+		// here is a write that failed, the one that stopped them included.
+		s.metrics.writeError()
+	}
 	if errors.Is(err, ErrWritesStopped) {
 		return err
 	}
@@ -181,6 +194,7 @@ func (s *Store) commit(t *txn) error {
 	}
 	s.ceiling = ceiling
 	clear(s.lazy)
+	s.clearHistory()
 	return nil
 }
 
@@ -217,16 +231,28 @@ func (s *Store) flushLazy() {
 		if err := w.instances(s.lazy, snap.Instance); err != nil {
 			return err
 		}
+		if err := writeHistory(tx, w, s.hist, s.lazy, snap.Instance, s.opts.Clock.Now()); err != nil {
+			return err
+		}
 		return w.finish()
 	})
 	s.metrics.commit(time.Since(start))
 	if err != nil {
+		s.metrics.writeError()
 		if !errors.Is(err, ErrWritesStopped) {
 			s.opts.Logger.Error("flushing status changes failed; will retry", "path", s.path, "err", err)
 		}
 		return
 	}
 	clear(s.lazy)
+	s.clearHistory()
+}
+
+// clearHistory drops the transitions a commit has just written.
+func (s *Store) clearHistory() {
+	s.histMu.Lock()
+	s.hist = nil
+	s.histMu.Unlock()
 }
 
 // shutdown writes the status changes waiting for a flush, then, in a
@@ -248,6 +274,7 @@ func (s *Store) shutdown() {
 		return w.finish()
 	})
 	if err != nil {
+		s.metrics.writeError()
 		s.opts.Logger.Error("writing the last change index failed; the next start continues from the ceiling", "path", s.path, "err", err)
 		return
 	}
@@ -271,4 +298,7 @@ func (s *Store) publish(t *txn) {
 		}
 	}
 	s.notify(t.events)
+	if !t.quiet {
+		s.logChanges(t.events, t.history)
+	}
 }

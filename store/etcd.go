@@ -253,6 +253,9 @@ func (e *etcdStore) do(op func(*txn) error) error {
 			}
 			continue
 		}
+		if err := e.planHistory(ctx, &p, t); err != nil {
+			return err
+		}
 		start := time.Now()
 		resp, err := e.cli.Txn(ctx).If(p.cmps...).Then(p.ops...).Commit()
 		if e.txnSeconds != nil {

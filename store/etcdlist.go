@@ -64,6 +64,11 @@ func (e *etcdStore) relist() (int64, error) {
 	e.mu.Lock()
 	snap := e.s.snap.Load()
 	t := newTxn(snap, e.s.opts.Clock.Now())
+	select {
+	case <-e.loaded:
+	default:
+		t.quiet = true
+	}
 	// A step applies one instance as listed (id), removes it (gone), or
 	// moves a service's index to a removal from it (service).
 	type step struct {

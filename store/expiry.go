@@ -74,7 +74,7 @@ func (s *Store) reap() {
 	snap := s.snap.Load()
 	now := s.opts.Clock.Now()
 	var next time.Time
-	due := map[string]bool{}
+	due := map[string]*Check{}
 	for id := range s.reapable {
 		c, in := snap.Check(id)
 		if c == nil || c.Status != Critical || c.DeregisterCriticalServiceAfter == 0 {
@@ -83,7 +83,7 @@ func (s *Store) reap() {
 		}
 		at := s.reapDeadline(c)
 		if !now.Before(at) {
-			due[in.ID] = true
+			due[in.ID] = c
 			at = now.Add(reapRetry)
 		}
 		if next.IsZero() || at.Before(next) {
@@ -92,8 +92,10 @@ func (s *Store) reap() {
 	}
 	s.reapAt = next
 	var batch []*request
-	for id := range due {
-		s.opts.Logger.Info("deregistering instance critical for too long", "id", id)
+	for id, c := range due {
+		in := snap.Instance(id)
+		s.opts.Logger.Info("deregistering instance critical for too long", instanceAttrs(in, "check", c.ID,
+			"critical_since", c.StatusSince.UTC().Format(time.RFC3339), "deregister_after", c.DeregisterCriticalServiceAfter.String())...)
 		batch = append(batch, &request{durable: true, done: make(chan struct{}), op: func(t *txn) error {
 			old := t.instance(id)
 			if old == nil {

@@ -127,7 +127,7 @@ func (s *Store) load() (err error) {
 // recomputed by readFile. It returns the node ID.
 func (s *Store) upgrade(c *contents) (id string, err error) {
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketMeta, bucketInstances} {
+		for _, name := range [][]byte{bucketMeta, bucketInstances, bucketHistory, bucketHistoryGone} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}

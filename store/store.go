@@ -100,6 +100,11 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
 
+	// hist holds health transitions published but not yet on disk; the
+	// committer changes it, History reads it.
+	histMu sync.Mutex
+	hist   []histEntry
+
 	// halted is set once writes stop (see failstop.go); dbStuck when bbolt
 	// kept its write lock after a panic, so the file cannot be closed.
 	halted  atomic.Pointer[writesStopped]

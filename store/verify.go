@@ -47,7 +47,7 @@ func readFile(tx *bolt.Tx, path string, now time.Time) (*contents, error) {
 		return nil, damaged(path, "the schema version is %x", sv)
 	}
 	err := tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-		if b == nil || (string(name) != string(bucketMeta) && string(name) != string(bucketInstances)) {
+		if b == nil || !knownBucket(name) {
 			return damaged(path, "unexpected record %q at the top level", trunc(string(name)))
 		}
 		return nil
@@ -90,6 +90,11 @@ func readFile(tx *bolt.Tx, path string, now time.Time) (*contents, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	if c.schema >= 3 {
+		if err := readHistoryBuckets(tx, path, &c.digest); err != nil {
+			return nil, err
+		}
 	}
 	if c.schema < 2 {
 		return c, nil
