@@ -204,7 +204,7 @@ func (c *Config) validate() error {
 		field string
 		check func() error
 	}{
-		{"Addr", func() error { return checkListenAddr(c.Addr) }},
+		{"Addr", func() error { return store.ValidListenAddr(c.Addr) }},
 		{"Domain", func() error { return normalize(&c.Domain, normalizeDomain) }},
 		{"TTL", func() error { return checkTTL(c.TTL) }},
 		{"WarningTTL", func() error { return checkTTL(c.WarningTTL) }},

@@ -14,40 +14,6 @@ import (
 // The rules Validate applies, one function per kind of field. Each error
 // is one sentence about the value alone; ConfigError adds the field.
 
-// checkListenAddr accepts host:port where host is empty (every
-// interface), an IP address or a host name, and port is 0–65535.
-func checkListenAddr(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port (e.g. %s)", s, DefaultAddr)
-	}
-	if _, err := parsePort(port); err != nil {
-		return fmt.Errorf("%q: %w", s, err)
-	}
-	if host == "" || isHost(host) {
-		return nil
-	}
-	return fmt.Errorf("%q: host %q is neither an IP address nor a host name", s, host)
-}
-
-// isHost reports whether s is an IP address or a host name.
-func isHost(s string) bool {
-	if _, err := netip.ParseAddr(s); err == nil {
-		return true
-	}
-	_, err := store.ParseAddress(s)
-	return err == nil && s != "" && !strings.Contains(s, ":")
-}
-
-// parsePort reads a decimal port, 0–65535.
-func parsePort(port string) (uint16, error) {
-	n, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return 0, fmt.Errorf("port %q is not a number from 0 to 65535", port)
-	}
-	return uint16(n), nil
-}
-
 // normalizeDomain returns the zone as a lower-case FQDN.
 func normalizeDomain(s string) (string, error) {
 	d := lowerASCII(strings.TrimSuffix(s, "."))
@@ -97,14 +63,14 @@ func recursorAddr(r string) (string, error) {
 	if err != nil {
 		host, port = r, "53"
 	}
-	n, err := parsePort(port)
+	n, err := store.ParsePort(port)
 	if err != nil {
 		return "", fmt.Errorf("%q: %w", r, err)
 	}
 	if n == 0 {
 		return "", fmt.Errorf("%q: port 0 cannot be queried", r)
 	}
-	if !isHost(host) {
+	if !store.IsHost(host) {
 		return "", fmt.Errorf("%q is not host or host:port, such as 192.0.2.1 or 192.0.2.1:53", r)
 	}
 	return net.JoinHostPort(host, strconv.Itoa(int(n))), nil

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/store"
 )
 
 // maxForwards bounds the forwarded queries in flight, so a slow upstream
@@ -114,7 +116,7 @@ func (f *forwarder) start(own net.Addr) error {
 // resolveRecursor gives a recursor's IP address, looking a host name up.
 func resolveRecursor(hostPort string) (netip.AddrPort, error) {
 	host, port, _ := net.SplitHostPort(hostPort)
-	n, _ := parsePort(port)
+	n, _ := store.ParsePort(port)
 	if a, err := netip.ParseAddr(host); err == nil {
 		return netip.AddrPortFrom(a, n), nil
 	}

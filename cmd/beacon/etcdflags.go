@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/beacon-dns/beacon/store"
 )
 
 // storeTarget is a parsed -store: BoltDB, or etcd at Endpoints under
@@ -53,7 +55,7 @@ func parseStore(s string) (storeTarget, error) {
 		if err != nil || host == "" {
 			return storeTarget{}, fmt.Errorf("%q: endpoint %q is not HOST:PORT", s, hp)
 		}
-		if err := checkPort(port); err != nil || port == "0" {
+		if n, err := store.ParsePort(port); err != nil || n == 0 {
 			return storeTarget{}, fmt.Errorf("%q: endpoint %q needs a port from 1 to 65535", s, hp)
 		}
 		t.Endpoints = append(t.Endpoints, net.JoinHostPort(host, port))

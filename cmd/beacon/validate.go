@@ -4,10 +4,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"net/netip"
 	"os"
-	"strconv"
 	"strings"
 
 	"github.com/beacon-dns/beacon/dnsserver"
@@ -23,7 +20,7 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		err  func() error
 	}{
 		{"data-dir", func() error { return nonEmpty(cfg.DataDir) }},
-		{"http-addr", func() error { return checkListenAddr(cfg.HTTPAddr) }},
+		{"http-addr", func() error { return store.ValidListenAddr(cfg.HTTPAddr) }},
 		{"datacenter", func() error { return checkDatacenter(cfg.Datacenter) }},
 		{"node", func() error { return checkNode(cfg.Node) }},
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
@@ -89,35 +86,6 @@ func nonEmpty(s string) error {
 func atLeast(n, least int) error {
 	if n < least {
 		return fmt.Errorf("is %d; it must be at least %d", n, least)
-	}
-	return nil
-}
-
-// checkListenAddr accepts host:port where host is empty (all
-// interfaces), an IP literal or a hostname, and port is 0–65535.
-func checkListenAddr(s string) error {
-	host, port, err := net.SplitHostPort(s)
-	if err != nil {
-		return fmt.Errorf("%q is not host:port (e.g. 127.0.0.1:8600)", s)
-	}
-	if err := checkPort(port); err != nil {
-		return fmt.Errorf("%q: %w", s, err)
-	}
-	if host == "" {
-		return nil
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return nil
-	}
-	if _, err := store.ParseAddress(host); err != nil || strings.Contains(host, ":") {
-		return fmt.Errorf("%q: host %q is neither an IP address nor a hostname", s, host)
-	}
-	return nil
-}
-
-func checkPort(port string) error {
-	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
-		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil
 }
