@@ -3,6 +3,7 @@ package health
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -95,6 +96,17 @@ type Config struct {
 	// applied, when set, is told the number of checks after each batch of
 	// changes the Run loop took in, so that tests know it did.
 	applied func(checks int)
+}
+
+// Validate reports a setting the scheduler cannot run with, in one
+// sentence naming the field; the error wraps the rule alone, for callers
+// that name the field their own way. It is the rule the serve flags are
+// held to.
+func (c Config) Validate() error {
+	if c.Workers < 0 {
+		return fmt.Errorf("Workers: %w", fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", c.Workers))
+	}
+	return nil
 }
 
 // fill applies the defaults and reports the transports it created, which

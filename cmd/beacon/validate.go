@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/beacon-dns/beacon/dnsserver"
+	"github.com/beacon-dns/beacon/health"
 	"github.com/beacon-dns/beacon/store"
 )
 
@@ -28,7 +29,7 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"tls-cert", cfg.loadTLS},
 		{"store", cfg.checkStore},
 		{"etcd-cacert", cfg.loadEtcdTLS},
-		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
+		{"check-workers", func() error { return fieldRule(health.Config{Workers: cfg.CheckWorkers}.Validate()) }},
 		{"http-max-conns-per-client", func() error { return atLeast(cfg.HTTPMaxConnsPerClient, 0) }},
 		{"http-max-conns", func() error { return atLeast(cfg.HTTPMaxConns, 1) }},
 	}
@@ -68,12 +69,13 @@ func validateDNS(c *dnsserver.Config, src map[string]string) error {
 	return err
 }
 
-// checkWorkers accepts 0 (the pool sized to the checks) or a pool size.
-func checkWorkers(n int) error {
-	if n < 0 {
-		return fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", n)
+// fieldRule is the rule inside a package's Validate error, without the
+// field name, which the flag or environment variable replaces.
+func fieldRule(err error) error {
+	if rule := errors.Unwrap(err); rule != nil {
+		return rule
 	}
-	return nil
+	return err
 }
 
 func nonEmpty(s string) error {
