@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -303,5 +304,25 @@ func TestTLSSkipVerifyUsesItsOwnTransport(t *testing.T) {
 	})
 	if out := checkOf(st, "service:verify").Output; !strings.Contains(out, "certificate") {
 		t.Errorf("verifying check output %q does not name the certificate problem", out)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	for _, tc := range []struct {
+		workers int
+		want    string // a phrase of the rule; empty when valid
+	}{
+		{0, ""},
+		{1, ""},
+		{50000, ""},
+		{-1, "use 0 to size the pool"},
+	} {
+		err := Config{Workers: tc.workers}.Validate()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("Workers %d: %v, want valid", tc.workers, err)
+		case tc.want != "" && (err == nil || !strings.HasPrefix(err.Error(), "Workers: ") || !strings.Contains(fmt.Sprint(errors.Unwrap(err)), tc.want)):
+			t.Errorf("Workers %d: %v, want a Workers error saying %q", tc.workers, err, tc.want)
+		}
 	}
 }
