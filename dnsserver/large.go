@@ -142,12 +142,10 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 		la.data = make([]byte, 0, n*la.addrLen)
 		weights = make([]uint32, 0, n)
 		for _, in := range svc.Instances {
-			a := in.Addr.Unmap().WithZone("")
-			if !l.z.policy.Includes(in, l.q.tag, panicking) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
+			a, w, ok := l.addrOf(in, panicking, &ttl)
+			if !ok {
 				continue
 			}
-			ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
-			w := uint32(weightOf(in))
 			if i, ok := seen[a]; ok {
 				weights[i] += w
 				continue

@@ -82,6 +82,18 @@ func (l *lookup) answerService(svc *store.Service) (records, error) {
 	return records{}, errNoData
 }
 
+// addrOf returns the address in gives an A or AAAA answer to l and its
+// weight, folding its TTL into ttl; ok is false when in gives none (not
+// in DNS now, or no address of the family asked).
+func (l *lookup) addrOf(in *store.Instance, panicking bool, ttl *rrsetTTL) (a netip.Addr, w uint32, ok bool) {
+	a = in.Addr.Unmap().WithZone("")
+	if !l.z.policy.Includes(in, l.q.tag, panicking) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
+		return a, 0, false
+	}
+	ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
+	return a, uint32(weightOf(in)), true
+}
+
 // answerA gives the addresses of healthy instances, one record per
 // address (an RRset holds no duplicates, RFC 2181 section 5) weighted by
 // the sum of the weights of the instances there. Instances registered by
@@ -95,12 +107,10 @@ func (l *lookup) answerA(svc *store.Service) (records, error) {
 	seen := map[netip.Addr]int{}
 	panicking := l.z.policy.InPanic(svc)
 	for _, in := range svc.Instances {
-		a := in.Addr.Unmap().WithZone("")
-		if !l.z.policy.Includes(in, l.q.tag, panicking) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
+		a, w, ok := l.addrOf(in, panicking, &ttl)
+		if !ok {
 			continue
 		}
-		ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
-		w := uint32(weightOf(in))
 		if i, ok := seen[a]; ok {
 			r.weights[i] += w
 			continue

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -151,15 +152,7 @@ func (s *Store) History(id string) ([]Transition, error) {
 // way), at most HistoryLen.
 func mergeHistory(stored, pending []histEntry) []histEntry {
 	all := append(stored, pending...)
-	slices.SortStableFunc(all, func(a, b histEntry) int {
-		switch {
-		case a.index < b.index:
-			return -1
-		case a.index > b.index:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(all, func(a, b histEntry) int { return cmp.Compare(a.index, b.index) })
 	all = slices.CompactFunc(all, func(a, b histEntry) bool { return a.index == b.index })
 	if len(all) > HistoryLen {
 		all = all[len(all)-HistoryLen:]
@@ -289,15 +282,7 @@ func sweepGone(tx *bolt.Tx, w recordWriter, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	slices.SortFunc(all, func(a, b goneAt) int {
-		switch {
-		case a.at < b.at:
-			return -1
-		case a.at > b.at:
-			return 1
-		}
-		return cmpString(a.id, b.id)
-	})
+	slices.SortFunc(all, func(a, b goneAt) int { return cmp.Or(cmp.Compare(a.at, b.at), cmpString(a.id, b.id)) })
 	oldest := uint64(max(now.Add(-HistoryGoneAge).UnixNano(), 0))
 	for len(all) > 0 && (len(all) > HistoryGoneMax || all[0].at < oldest) {
 		if err := trimHistory(tx, w, all[0].id, 0); err != nil {
