@@ -59,6 +59,8 @@ func (a *API) table() []route {
 		{pattern: "GET /healthz", h: a.healthz, open: true},
 		{pattern: "GET /metrics", h: a.serveMetrics, open: true},
 		{pattern: "GET /ui/", h: a.ui},
+		{pattern: "GET /ui/services/{name}", h: a.uiService},
+		{pattern: "GET /ui/instances/{id}", h: a.uiInstance},
 		{pattern: "GET /{$}", h: a.rootRedirect, open: true},
 	}
 }

@@ -1,0 +1,111 @@
+package admin
+
+import (
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/beacon-dns/beacon/store"
+)
+
+// uiInstancePage is GET /ui/instances/:id.
+type uiInstancePage struct {
+	uiFrame
+	ID, Service, ServiceLink string
+	Addr, Health, Since      string
+	Tags                     []string
+	Meta                     []uiPair
+	Weights                  store.Weights
+	InMaintenance            bool
+	Maintenance              string // the reason
+	MaintenanceSince         string
+	Checks                   []uiCheck
+	CreateIndex, ModifyIndex uint64
+}
+
+// uiPair is one key and value, in key order.
+type uiPair struct{ Key, Value string }
+
+// uiCheck is a check with its definition, as an instance's page shows it.
+type uiCheck struct {
+	uiStatus
+	Notes string
+	// Definition lists what the check does, one line per parameter.
+	Definition []uiPair
+}
+
+// uiInstance is GET /ui/instances/:id.
+func (a *API) uiInstance(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	snap := a.st.Snapshot()
+	in := snap.Instance(id)
+	if in == nil {
+		return errorf(http.StatusNotFound, "no instance with ID %s is registered", quote(id))
+	}
+	now := a.cfg.Now()
+	p := uiInstancePage{uiFrame: a.frame(r, snap, in.ID), ID: in.ID, Service: in.Name,
+		Addr: hostPort(in), Health: string(in.Health), Tags: in.Tags, Weights: in.Weights,
+		CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex}
+	p.ServiceLink = p.serviceLink(in.Name)
+	for _, k := range slices.Sorted(maps.Keys(in.Meta)) {
+		p.Meta = append(p.Meta, uiPair{k, in.Meta[k]})
+	}
+	for _, c := range in.Checks {
+		if c.Kind == store.KindMaintenance {
+			p.InMaintenance, p.Maintenance = true, c.Notes
+			p.MaintenanceSince = stamp(c.StatusSince) + " (" + ago(now, c.StatusSince) + ")"
+			continue
+		}
+		if c.Status == in.Health && p.Since == "" {
+			p.Since = ago(now, c.StatusSince)
+		}
+		p.Checks = append(p.Checks, uiCheckOf(c, now))
+	}
+	return renderUI(w, "ui_instance.html", p)
+}
+
+// uiCheckOf describes a check. Header values are left out: they often
+// carry credentials, and the page is meant to be shown around.
+func uiCheckOf(c *store.Check, now time.Time) uiCheck {
+	u := uiCheck{uiStatus: uiStatus{ID: c.ID, Name: c.Name, Kind: string(c.Kind), Status: string(c.Status),
+		Since: stamp(c.StatusSince) + " (" + ago(now, c.StatusSince) + ")", Output: c.Output}, Notes: c.Notes}
+	def := func(k, v string) { u.Definition = append(u.Definition, uiPair{k, v}) }
+	switch c.Kind {
+	case store.KindHTTP:
+		def("HTTP", strings.TrimSpace(c.Method+" "+c.HTTP))
+		if len(c.Header) > 0 {
+			def("headers", strings.Join(slices.Sorted(maps.Keys(c.Header)), ", ")+" (values hidden)")
+		}
+		if c.Body != "" {
+			def("body", strconv.Itoa(len(c.Body))+" bytes")
+		}
+		if c.TLSSkipVerify {
+			def("TLS", "certificate not verified")
+		}
+	case store.KindTCP:
+		def("TCP", c.TCP)
+	case store.KindTTL:
+		def("TTL", c.TTL.String())
+		if !c.Heartbeat.IsZero() {
+			def("last report", stamp(c.Heartbeat)+" ("+ago(now, c.Heartbeat)+")")
+			def("critical at", stamp(c.TTLDeadline())+" without a report")
+		}
+	}
+	if c.Kind == store.KindHTTP || c.Kind == store.KindTCP {
+		def("interval", c.Interval.String())
+		def("timeout", c.Timeout.String())
+	}
+	if c.SuccessBeforePassing > 0 {
+		def("passing after", strconv.Itoa(c.SuccessBeforePassing)+" successes")
+	}
+	if c.FailuresBeforeCritical > 0 {
+		def("critical after", strconv.Itoa(c.FailuresBeforeCritical)+" failures")
+	}
+	if c.DeregisterCriticalServiceAfter > 0 {
+		def("deregistered after", c.DeregisterCriticalServiceAfter.String()+" critical")
+	}
+	return u
+}
