@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -25,25 +26,39 @@ func (a *API) agentRegister(w http.ResponseWriter, r *http.Request) error {
 	if d.reg.ReplaceExistingChecks, err = flag(r.URL.Query(), "replace-existing-checks"); err != nil {
 		return err
 	}
-	warnUnknown(w, d.unknown)
+	warnIgnored(w, d.unknown, d.unused)
 	if _, err := a.st.Register(d.reg); err != nil {
 		return storeError(d.rewrite(err))
 	}
 	return a.writeOK(w)
 }
 
-// warnUnknown names ignored fields in a Warning header (RFC 7234 §5.5),
-// so a misspelt field does not pass unseen while Consul's clients, which
-// may send fields beacon does not know, keep working.
-func warnUnknown(w http.ResponseWriter, fields []string) {
-	if len(fields) == 0 {
+// warnIgnored names the fields beacon ignored in a Warning header (RFC
+// 7234 §5.5): unknown ones, so a misspelt field does not pass unseen
+// while Consul's clients, which may send fields beacon does not know,
+// keep working; and unused ones, which beacon knows but does nothing
+// with.
+func warnIgnored(w http.ResponseWriter, unknown, unused []string) {
+	var parts []string
+	if len(unknown) > 0 {
+		parts = append(parts, "ignored unknown fields: "+listFields(unknown))
+	}
+	if len(unused) > 0 {
+		parts = append(parts, "ignored fields beacon does not use: "+listFields(unused))
+	}
+	if len(parts) == 0 {
 		return
 	}
-	if len(fields) > 8 {
-		fields = append(fields[:8], "…")
-	}
-	msg := oneLine("ignored unknown fields: " + strings.Join(fields, ", "))
+	msg := oneLine(strings.Join(parts, "; "))
 	w.Header().Set("Warning", "299 beacon "+strconv.QuoteToASCII(msg))
+}
+
+// listFields joins field names, at most 8 of them.
+func listFields(fields []string) string {
+	if len(fields) > 8 {
+		fields = append(fields[:8:8], "…")
+	}
+	return strings.Join(fields, ", ")
 }
 
 // agentDeregister is PUT /v1/agent/service/deregister/:id.
@@ -56,21 +71,18 @@ func (a *API) agentDeregister(w http.ResponseWriter, r *http.Request) error {
 
 // agentMaintenance is PUT /v1/agent/service/maintenance/:id?enable=&reason=.
 func (a *API) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
-	v := r.URL.Query()
-	if !v.Has("enable") {
-		return badRequest("enable: missing; use ?enable=true or ?enable=false")
-	}
-	enable, err := strconv.ParseBool(v.Get("enable"))
+	enable, err := enableParam(r)
 	if err != nil {
-		return badRequest("enable: %s is not a boolean; use true or false", quote(v.Get("enable")))
+		return err
 	}
-	if err := a.st.SetMaintenance(r.PathValue("id"), enable, v.Get("reason")); err != nil {
+	if err := a.st.SetMaintenance(r.PathValue("id"), enable, r.URL.Query().Get("reason")); err != nil {
 		return storeError(err)
 	}
 	return a.writeOK(w)
 }
 
-// agentServices is GET /v1/agent/services: every instance by ID.
+// agentServices is GET /v1/agent/services: every instance by ID. The
+// plain answer is encoded once per change and shared (see partedAnswer).
 func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), agentServiceSchema)
 	if err != nil {
@@ -78,6 +90,9 @@ func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap := a.st.Snapshot()
 	rd := a.renderer(snap)
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+		return a.agentServicesAll.get(rd, snap).write(w, objectFrame)
+	}
 	out := map[string]agentServiceJSON{}
 	for _, in := range snap.Instances() {
 		s := rd.agentService(in)
@@ -132,13 +147,17 @@ func (rd *render) hashed(in *store.Instance) agentServiceJSON {
 	return s
 }
 
-// agentChecks is GET /v1/agent/checks: every check by ID.
+// agentChecks is GET /v1/agent/checks: every check by ID, shared as
+// agent/services is.
 func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), checkSchema)
 	if err != nil {
 		return err
 	}
 	snap := a.st.Snapshot()
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+		return a.agentChecksAll.get(a.renderer(snap), snap).write(w, objectFrame)
+	}
 	out := map[string]checkJSON{}
 	for _, c := range a.checksOf(snap, snap.Instances(), f, "") {
 		out[c.CheckID] = c
@@ -154,31 +173,65 @@ const consulVersion = "1.17.0"
 // the Go client decodes it into map[string]map[string]any; Prometheus
 // reads Config.Datacenter, the client's NodeName() Config.NodeName, and
 // Nomad's fingerprint DebugConfig (Connect and gRPC off) and Member.Tags.
-// Meta is the node's meta, as in Consul.
+// Meta is the node's meta, as in Consul. Stats has the sections `consul
+// info` prints that mean something for beacon, every value a string.
 func (a *API) agentSelf(w http.ResponseWriter, r *http.Request) error {
-	n := a.st.Snapshot().Node()
+	snap := a.st.Snapshot()
+	n := snap.Node()
 	return writeJSON(w, r, map[string]any{
 		"Config": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter,
 			"NodeName": n.Name, "NodeID": n.ID, "Server": true, "Version": consulVersion,
 			"Revision": "", "BuildDate": "",
 		},
-		"Member": map[string]any{
-			"Name": n.Name, "Addr": n.Address, "Port": 8301, "Status": 1,
-			"Tags": map[string]string{
-				"dc": a.cfg.Datacenter, "id": n.ID, "role": "consul", "port": "8300",
-				"build": consulVersion, "vsn": "2", "vsn_min": "2", "vsn_max": "3",
-			},
-			"ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
-			"DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
-		},
+		"Member": a.member(n, false),
 		"DebugConfig": map[string]any{
 			"Datacenter": a.cfg.Datacenter, "PrimaryDatacenter": a.cfg.Datacenter, "NodeName": n.Name,
 			"NodeID": n.ID, "ServerMode": true, "ConnectEnabled": false, "GRPCPort": -1, "GRPCTLSPort": -1,
 		},
 		"Meta":  nodeMeta(),
-		"Stats": map[string]any{"beacon": map[string]string{"instances": strconv.Itoa(a.st.Snapshot().InstanceCount())}},
+		"Stats": a.stats(snap),
 	})
+}
+
+// stats are agent/self's Stats: Consul's agent, build, consul and runtime
+// sections, with what they mean on one beacon node, and beacon's own.
+func (a *API) stats(snap *store.Snapshot) map[string]map[string]string {
+	kinds := map[store.Kind]int{}
+	checks := 0
+	for _, in := range snap.Instances() {
+		for _, c := range in.Checks {
+			kinds[c.Kind]++
+			checks++
+		}
+	}
+	itoa := strconv.Itoa
+	acl := "disabled"
+	if a.token.on {
+		acl = "enabled"
+	}
+	return map[string]map[string]string{
+		"agent": {
+			"services": itoa(snap.InstanceCount()), "checks": itoa(checks),
+			"check_ttls": itoa(kinds[store.KindTTL]), "check_monitors": "0",
+		},
+		"build": {"version": consulVersion, "revision": "", "prerelease": "", "version_metadata": ""},
+		"consul": {
+			"server": "true", "leader": "true", "bootstrap": "true", "known_datacenters": "1",
+			"leader_addr": a.serverAddr(), "acl": acl,
+		},
+		"runtime": {
+			"os": runtime.GOOS, "arch": runtime.GOARCH, "version": runtime.Version(),
+			"cpu_count": itoa(runtime.NumCPU()), "max_procs": itoa(runtime.GOMAXPROCS(0)),
+			"goroutines": itoa(runtime.NumGoroutine()),
+		},
+		"beacon": {
+			"version": a.cfg.Version, "instances": itoa(snap.InstanceCount()),
+			"services": itoa(len(snap.Catalog())), "index": strconv.FormatUint(snap.Index(), 10),
+			"check_http": itoa(kinds[store.KindHTTP]), "check_tcp": itoa(kinds[store.KindTCP]),
+			"check_ttl": itoa(kinds[store.KindTTL]), "in_maintenance": itoa(kinds[store.KindMaintenance]),
+		},
+	}
 }
 
 // checkRegister is PUT /v1/agent/check/register: a check on an existing
@@ -188,11 +241,11 @@ func (a *API) checkRegister(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	spec, err := decodeCheck(o)
+	spec, unused, err := decodeCheck(o)
 	if err != nil {
 		return err
 	}
-	warnUnknown(w, o.unknown())
+	warnIgnored(w, o.unknown(), unused)
 	if err := a.st.RegisterCheck(spec); err != nil {
 		return storeError(err)
 	}
@@ -244,7 +297,7 @@ func (a *API) checkUpdate(w http.ResponseWriter, r *http.Request) error {
 	if !store.Status(status).Valid() {
 		return badRequest("Status: %s is not a check status; use passing, warning or critical", quote(status))
 	}
-	warnUnknown(w, o.unknown())
+	warnIgnored(w, o.unknown(), nil)
 	if err := a.st.UpdateTTL(r.PathValue("id"), store.Status(status), ttlOutput(output)); err != nil {
 		return storeError(err)
 	}

@@ -50,6 +50,12 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Logger receives request and error logs; default slog.Default().
 	Logger *slog.Logger
+	// Logs is the server's log, which GET /v1/agent/monitor follows;
+	// nil answers that endpoint 501.
+	Logs LogSource
+	// Version is beacon's own version, shown in agent/self's Stats;
+	// default "unknown".
+	Version string
 	// Now returns the time; default time.Now.
 	Now func() time.Time
 }
@@ -67,6 +73,9 @@ func (c *Config) fill() {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.Version == "" {
+		c.Version = "unknown"
+	}
 }
 
 // API is the HTTP API over one store. Create it with New; it is safe for
@@ -79,7 +88,12 @@ type API struct {
 	token   *tokenCheck
 	recent  *recent
 	shared  *sharedBodies
-	handler http.Handler
+	// agentServicesAll, agentChecksAll, nodeServices and checkLists
+	// (by state, "" for any) are the unfiltered reads that cover the
+	// whole registry, each encoded once per change.
+	agentServicesAll, agentChecksAll, nodeServices *partedAnswer
+	checkLists                                     map[store.Status]*partedAnswer
+	handler                                        http.Handler
 	// nodeIndex versions the node list. The node cannot change while
 	// beacon runs, and the store's index at start is above every index
 	// of an earlier run, so this never goes backwards.
@@ -94,14 +108,22 @@ type API struct {
 func New(cfg Config, st Store) *API {
 	cfg.fill()
 	a := &API{
-		cfg:       cfg,
-		st:        st,
-		log:       cfg.Logger,
-		metrics:   newMetrics(cfg.Registerer),
-		token:     newTokenCheck(cfg.Token),
-		recent:    newRecent(recentSize),
-		shared:    newSharedBodies(),
-		nodeIndex: st.Snapshot().Index(),
+		cfg:     cfg,
+		st:      st,
+		log:     cfg.Logger,
+		metrics: newMetrics(cfg.Registerer),
+		token:   newTokenCheck(cfg.Token),
+		recent:  newRecent(recentSize),
+		shared:  newSharedBodies(),
+
+		agentServicesAll: newAgentServices(),
+		agentChecksAll:   newAgentChecks(),
+		nodeServices:     newNodeServices(),
+		checkLists:       map[store.Status]*partedAnswer{},
+		nodeIndex:        st.Snapshot().Index(),
+	}
+	for _, state := range []store.Status{"", store.Passing, store.Warning, store.Critical} {
+		a.checkLists[state] = newCheckList(state)
 	}
 	a.handler = a.routes()
 	return a

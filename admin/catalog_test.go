@@ -197,7 +197,8 @@ func TestTagsPassingNodeMeta(t *testing.T) {
 }
 
 // TestHealthChecksAndStates covers health/checks/:name and
-// health/state/:state, with maintenance mode adding a critical check.
+// health/state/:state, with maintenance mode adding a critical check; the
+// node's serfHealth check is among the passing ones, as in Consul.
 func TestHealthChecksAndStates(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.seed()
@@ -214,13 +215,13 @@ func TestHealthChecksAndStates(t *testing.T) {
 	if len(crit) != 1 || crit[0].CheckID != "_service_maintenance:web1" || crit[0].Name != "Service Maintenance Mode" || crit[0].Notes != "deploy" {
 		t.Errorf("health/state/critical = %+v", crit)
 	}
-	if got := count("/v1/health/state/passing"); len(got) != 1 || got[0].CheckID != "service:web2" {
+	if got := count("/v1/health/state/passing"); len(got) != 2 || got[0].CheckID != "serfHealth" || got[1].CheckID != "service:web2" {
 		t.Errorf("health/state/passing = %+v", got)
 	}
 	if got := count("/v1/health/state/warning"); len(got) != 0 {
 		t.Errorf("health/state/warning = %+v", got)
 	}
-	if got := count("/v1/health/state/any"); len(got) != 2 {
+	if got := count("/v1/health/state/any"); len(got) != 3 {
 		t.Errorf("health/state/any = %d checks", len(got))
 	}
 	var entries []serviceEntryJSON

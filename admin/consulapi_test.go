@@ -120,7 +120,7 @@ func TestConsulClient(t *testing.T) {
 	if peers, err := c.Status().Peers(); err != nil || !slices.Equal(peers, []string{"127.0.0.1:8300"}) {
 		t.Errorf("Status().Peers = %v, %v", peers, err)
 	}
-	if st, _, err := health.State(capi.HealthPassing, nil); err != nil || len(st) != 3 {
+	if st, _, err := health.State(capi.HealthPassing, nil); err != nil || len(st) != 4 {
 		t.Errorf("Health().State(passing) = %d checks, %v", len(st), err)
 	}
 	if hc, _, err := health.Checks("web", nil); err != nil || len(hc) != 3 {

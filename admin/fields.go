@@ -148,7 +148,8 @@ func (o *object) headers(name string) map[string][]string {
 
 // duration reads a duration as Consul does: a Go duration string ("10s",
 // "1m30s") or a number of nanoseconds. A number below a millisecond is
-// refused: it is almost always seconds written without a unit.
+// refused: it is almost always seconds written without a unit. Every
+// refusal says "invalid duration", the phrase Consul's clients look for.
 func (o *object) duration(name string) time.Duration {
 	v, ok := o.get(name)
 	if !ok {
@@ -161,19 +162,19 @@ func (o *object) duration(name string) time.Duration {
 		}
 		d, err := time.ParseDuration(x)
 		if err != nil {
-			o.fail(name, "%s is not a duration; use a form such as \"10s\" or \"1m\"", quote(x))
+			o.fail(name, "invalid duration %s; use a form such as \"10s\" or \"1m\"", quote(x))
 		}
 		return d
 	case json.Number:
 		f, err := strconv.ParseFloat(x.String(), 64)
 		switch {
 		case err != nil || math.Abs(f) > float64(math.MaxInt64):
-			o.fail(name, "%s is out of range; use a form such as \"10s\"", x)
+			o.fail(name, "invalid duration %s: out of range; use a form such as \"10s\"", x)
 		case f > 0 && f < float64(time.Millisecond):
-			o.fail(name, "the number %s is read as nanoseconds, as Consul does; write a duration such as \"%ss\"", x, x)
+			o.fail(name, "invalid duration %s: a number is read as nanoseconds, as Consul does; write a duration such as \"%ss\"", x, x)
 		}
 		return time.Duration(f)
 	}
-	o.fail(name, "must be a duration string such as \"10s\", not %s", kindOf(v))
+	o.fail(name, "invalid duration: must be a string such as \"10s\", not %s", kindOf(v))
 	return 0
 }

@@ -49,7 +49,14 @@ var (
 	nodeSchema = fobj(kStruct, nodeFields())
 	// agentServiceSchema: agent/services.
 	agentServiceSchema = fobj(kStruct, agentServiceFields())
-	// checkSchema: agent/checks, health/checks/:name, health/state/:state.
+	// nodeServiceSchema: the services of catalog/node/:node.
+	nodeServiceSchema = fobj(kStruct, serviceFields())
+	// memberSchema: agent/members.
+	memberSchema = fobj(kStruct, map[string]*ftype{
+		"Name": leaf(kString), "Addr": leaf(kString), "Port": leaf(kInt), "Tags": leaf(kMap), "Status": leaf(kInt),
+	})
+	// checkSchema: agent/checks, health/checks/:name, health/state/:state,
+	// health/node/:node.
 	checkSchema = fobj(kStruct, checkFields())
 	// serviceNodeSchema: catalog/service/:name and catalog/services.
 	serviceNodeSchema = fobj(kStruct, map[string]*ftype{
@@ -87,6 +94,10 @@ func agentServiceDatum(s agentServiceJSON) datum {
 	d := serviceDatum(s.serviceJSON)
 	d["Datacenter"] = s.Datacenter
 	return d
+}
+
+func memberDatum(m memberJSON) datum {
+	return datum{"Name": m.Name, "Addr": m.Addr, "Port": int(m.Port), "Tags": m.Tags, "Status": m.Status}
 }
 
 func checkDatum(c checkJSON) datum {

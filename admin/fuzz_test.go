@@ -42,6 +42,10 @@ func FuzzRegister(f *testing.F) {
 			if in.Name != strings.ToLower(d.reg.Name) || in.Port != d.reg.Port {
 				t.Fatalf("stored %q:%d, registered %q:%d", in.Name, in.Port, d.reg.Name, d.reg.Port)
 			}
+			if in.NoAddress != (d.reg.Address == "") || in.EnableTagOverride != d.reg.EnableTagOverride ||
+				len(in.TaggedAddresses) != len(d.reg.TaggedAddresses) {
+				t.Fatalf("stored %+v for %+v", in, d.reg)
+			}
 		case rec.Code >= 400 && rec.Code < 500:
 			b := rec.Body.String()
 			if strings.Count(b, "\n") != 1 || !strings.HasSuffix(b, "\n") {

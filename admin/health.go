@@ -56,7 +56,9 @@ func (a *API) healthChecks(w http.ResponseWriter, r *http.Request) error {
 // healthStates are the states health/state takes; "any" is every check.
 var healthStates = map[string]bool{"any": true, "passing": true, "warning": true, "critical": true}
 
-// healthState is GET /v1/health/state/:state.
+// healthState is GET /v1/health/state/:state: the checks in a state,
+// the node's serfHealth check among them for any and passing, as in
+// Consul.
 func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
 	state := r.PathValue("state")
 	if !healthStates[state] {
@@ -67,14 +69,13 @@ func (a *API) healthState(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	snap := a.blockIndex(w, r, q, watchSnapshot)
-	var ins []*store.Instance
-	if q.selectsNode() {
-		ins = snap.Instances()
+	if !q.selectsNode() {
+		return writeJSON(w, r, []checkJSON{})
 	}
 	if state == "any" {
 		state = ""
 	}
-	return writeJSON(w, r, a.checksOf(snap, ins, f, store.Status(state)))
+	return a.writeChecks(w, r, snap, f, store.Status(state))
 }
 
 // checksOf renders the checks of ins that are in state ("" for any) and

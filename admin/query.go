@@ -113,7 +113,7 @@ func parseWait(s string) (time.Duration, error) {
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
-		return 0, badRequest("wait: %s is not a valid duration; use a form such as \"30s\" or \"5m\"", quote(s))
+		return 0, badRequest("wait: invalid duration %s; use a form such as \"30s\" or \"5m\"", quote(s))
 	}
 	return d, nil
 }
@@ -136,13 +136,14 @@ func flag(v url.Values, name string) (bool, error) {
 }
 
 // checkDatacenter refuses a ?dc= naming another datacenter: beacon is one
-// node in one datacenter, so it has no path there.
+// node in one datacenter, so it has no path there. The message starts as
+// Consul's does, which its clients and tests look for.
 func (a *API) checkDatacenter(r *http.Request) error {
 	v := r.URL.Query()
 	for _, name := range []string{"dc", "datacenter"} {
 		dc := v.Get(name)
 		if dc != "" && !strings.EqualFold(dc, a.cfg.Datacenter) {
-			return errorf(http.StatusNotFound, "no path to datacenter %s: this beacon serves only %q", quote(dc), a.cfg.Datacenter)
+			return errorf(http.StatusNotFound, "No path to datacenter %s: this beacon serves only %q", quote(dc), a.cfg.Datacenter)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,6 +20,10 @@ type decoded struct {
 	// unknown lists fields beacon does not know; like Consul it ignores
 	// them, and says so in a Warning header.
 	unknown []string
+	// unused lists fields beacon knows and accepts but does nothing
+	// with (Consul's read-only fields, sent back by clients that
+	// register what they read); the Warning header names them too.
+	unused []string
 }
 
 // unsupportedService lists service fields that ask for something beacon
@@ -65,6 +70,7 @@ func decodeRegistration(v any) (*decoded, error) {
 	r := &d.reg
 	r.ID, r.Name, r.Address = o.str("ID"), o.str("Name"), o.str("Address")
 	r.Port, r.Tags, r.Meta = o.integer("Port"), o.strings("Tags"), o.stringMap("Meta")
+	r.EnableTagOverride = o.boolean("EnableTagOverride")
 	if o.err != nil {
 		return nil, o.err
 	}
@@ -75,15 +81,71 @@ func decodeRegistration(v any) (*decoded, error) {
 	if r.Weights, err = decodeWeights(o); err != nil {
 		return nil, err
 	}
-	if err := refuseServiceExtras(o); err != nil {
+	if r.TaggedAddresses, d.unknown, err = decodeTaggedAddresses(o); err != nil {
 		return nil, err
 	}
-	var unknown []string
-	if r.Checks, d.single, unknown, err = decodeServiceChecks(o); err != nil {
+	var locUnknown []string
+	if r.Locality, locUnknown, err = decodeLocality(o); err != nil {
 		return nil, err
 	}
-	d.unknown = append(o.unknown(), unknown...)
+	d.unknown = append(d.unknown, locUnknown...)
+	if d.unused, err = refuseServiceExtras(o); err != nil {
+		return nil, err
+	}
+	var unknown, unused []string
+	if r.Checks, d.single, unknown, unused, err = decodeServiceChecks(o); err != nil {
+		return nil, err
+	}
+	d.unknown = append(append(o.unknown(), d.unknown...), unknown...)
+	d.unused = append(d.unused, unused...)
 	return d, nil
+}
+
+// decodeTaggedAddresses reads TaggedAddresses, an object of {Address,
+// Port} objects whose keys (lan, wan, lan_ipv4, …) are kept as given.
+// It also returns the unknown fields of its entries.
+func decodeTaggedAddresses(o *object) (map[string]store.ServiceAddress, []string, error) {
+	f, ok := o.take("TaggedAddresses")
+	if !ok {
+		return nil, nil, nil
+	}
+	m, isMap := f.val.(map[string]any)
+	if !isMap {
+		return nil, nil, badRequest("TaggedAddresses: must be an object of {\"Address\", \"Port\"} objects, not %s", kindOf(f.val))
+	}
+	if len(m) > store.MaxTaggedAddresses {
+		return nil, nil, badRequest("TaggedAddresses: has %d entries; at most %d are allowed", len(m), store.MaxTaggedAddresses)
+	}
+	out := make(map[string]store.ServiceAddress, len(m))
+	var unknown []string
+	for k, v := range m {
+		name := "TaggedAddresses[" + quote(k) + "]"
+		sa, err := asObject(v, name, name+".")
+		if err != nil {
+			return nil, nil, err
+		}
+		out[k] = store.ServiceAddress{Address: sa.str("Address"), Port: sa.integer("Port")}
+		if sa.err != nil {
+			return nil, nil, sa.err
+		}
+		unknown = append(unknown, sa.unknown()...)
+	}
+	slices.Sort(unknown)
+	return out, unknown, nil
+}
+
+// decodeLocality reads Locality, {Region, Zone}, and its unknown fields.
+func decodeLocality(o *object) (*store.Locality, []string, error) {
+	f, ok := o.take("Locality")
+	if !ok {
+		return nil, nil, nil
+	}
+	l, err := asObject(f.val, "Locality", "Locality.")
+	if err != nil {
+		return nil, nil, err
+	}
+	out := &store.Locality{Region: l.str("Region"), Zone: l.str("Zone")}
+	return out, l.unknown(), l.err
 }
 
 // decodeWeights reads Weights. A field left out is 0, as when Consul
@@ -104,66 +166,75 @@ func decodeWeights(o *object) (*store.Weights, error) {
 
 // refuseServiceExtras checks the fields Consul has and beacon does not
 // serve. Kind must be a typical service; Namespace and Partition must be
-// the default ones; EnableTagOverride, TaggedAddresses and Locality are
-// accepted and have no effect on one node.
-func refuseServiceExtras(o *object) error {
+// the default ones. It returns the read-only fields of Consul's answers
+// that were sent with a value: accepted, and named as unused.
+func refuseServiceExtras(o *object) ([]string, error) {
 	for _, u := range unsupportedService {
 		if f, ok := o.take(u.name); ok && present(f.val) {
-			return badRequest("%s: %s", u.name, u.why)
+			return nil, badRequest("%s: %s", u.name, u.why)
 		}
 	}
 	kind, ns, part := o.str("Kind"), o.str("Namespace"), o.str("Partition")
-	o.boolean("EnableTagOverride")
 	switch {
 	case o.err != nil:
-		return o.err
+		return nil, o.err
 	case kind != "" && kind != "typical":
-		return badRequest("Kind: %s is not supported; beacon registers typical services only (leave Kind out)", quote(kind))
+		return nil, badRequest("Kind: %s is not supported; beacon registers typical services only (leave Kind out)", quote(kind))
 	case ns != "" && ns != "default":
-		return badRequest("Namespace: %s is not supported; beacon has only the default namespace", quote(ns))
+		return nil, badRequest("Namespace: %s is not supported; beacon has only the default namespace", quote(ns))
 	case part != "" && part != "default":
-		return badRequest("Partition: %s is not supported; beacon has only the default partition", quote(part))
+		return nil, badRequest("Partition: %s is not supported; beacon has only the default partition", quote(part))
 	}
-	for _, name := range []string{"TaggedAddresses", "Locality", "Datacenter", "CreateIndex", "ModifyIndex", "ContentHash", "AI"} {
-		o.take(name)
+	return o.takeUnused("", "Datacenter", "CreateIndex", "ModifyIndex", "ContentHash"), nil
+}
+
+// takeUnused takes the named fields and returns those sent with a value,
+// prefixed with path, for the Warning header.
+func (o *object) takeUnused(path string, names ...string) []string {
+	var out []string
+	for _, name := range names {
+		if f, ok := o.take(name); ok && present(f.val) {
+			out = append(out, path+f.key)
+		}
 	}
-	return nil
+	return out
 }
 
 // decodeServiceChecks merges Check and Checks, Check first, as Consul
-// does. It also returns the checks' unknown fields.
-func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unknown []string, err error) {
+// does. It also returns the checks' unknown and unused fields.
+func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unknown, unused []string, err error) {
 	var objs []*object
 	if f, ok := o.take("Check"); ok {
 		c, err := asObject(f.val, "Check", "Check.")
 		if err != nil {
-			return nil, false, nil, err
+			return nil, false, nil, nil, err
 		}
 		objs, single = append(objs, c), true
 	}
 	if f, ok := o.take("Checks"); ok {
 		list, isList := f.val.([]any)
 		if !isList {
-			return nil, false, nil, badRequest("Checks: must be a list of check objects, not %s", kindOf(f.val))
+			return nil, false, nil, nil, badRequest("Checks: must be a list of check objects, not %s", kindOf(f.val))
 		}
 		if len(list)+len(objs) > store.MaxChecks {
-			return nil, false, nil, badRequest("Checks: has %d checks; at most %d are allowed", len(list)+len(objs), store.MaxChecks)
+			return nil, false, nil, nil, badRequest("Checks: has %d checks; at most %d are allowed", len(list)+len(objs), store.MaxChecks)
 		}
 		for i, v := range list {
 			name := "Checks[" + strconv.Itoa(i) + "]"
 			c, err := asObject(v, name, name+".")
 			if err != nil {
-				return nil, false, nil, err
+				return nil, false, nil, nil, err
 			}
 			objs = append(objs, c)
 		}
 	}
 	for i, c := range objs {
-		spec, err := decodeCheck(c)
+		spec, cu, err := decodeCheck(c)
 		if err != nil {
-			return nil, false, nil, err
+			return nil, false, nil, nil, err
 		}
 		unknown = append(unknown, c.unknown()...)
+		unused = append(unused, cu...)
 		if i == 0 && single && reflect.ValueOf(spec).IsZero() {
 			// A Check that decodes to nothing is no check, as in Consul's
 			// ServiceDefinition.CheckTypes; an empty one in Checks is
@@ -173,20 +244,21 @@ func decodeServiceChecks(o *object) (specs []store.CheckSpec, single bool, unkno
 		}
 		specs = append(specs, spec)
 	}
-	return specs, single, unknown, nil
+	return specs, single, unknown, unused, nil
 }
 
 // decodeCheck reads one check definition, of a service registration or of
-// PUT /v1/agent/check/register.
-func decodeCheck(o *object) (store.CheckSpec, error) {
+// PUT /v1/agent/check/register. It also returns the fields it accepted
+// and does nothing with.
+func decodeCheck(o *object) (store.CheckSpec, []string, error) {
 	for _, u := range unsupportedCheck {
 		if f, ok := o.take(u.name); ok && present(f.val) {
-			return store.CheckSpec{}, badRequest("%s%s: %s; %s", o.path, u.name, u.why, supportedChecks)
+			return store.CheckSpec{}, nil, badRequest("%s%s: %s; %s", o.path, u.name, u.why, supportedChecks)
 		}
 	}
 	id, err := checkID(o)
 	if err != nil {
-		return store.CheckSpec{}, err
+		return store.CheckSpec{}, nil, err
 	}
 	s := store.CheckSpec{
 		ID: id, Name: o.str("Name"), Notes: o.str("Notes"), ServiceID: o.str("ServiceID"),
@@ -198,14 +270,15 @@ func decodeCheck(o *object) (store.CheckSpec, error) {
 		SuccessBeforePassing:           o.integer("SuccessBeforePassing"),
 		FailuresBeforeCritical:         o.integer("FailuresBeforeCritical"),
 	}
-	// OutputMaxSize is accepted; output is always kept to 4 KiB. The
-	// others are Consul's read-only fields, sent back by clients that
-	// registered what they had read.
-	o.integer("OutputMaxSize")
-	for _, name := range []string{"Type", "Definition", "ExposedPort"} {
-		o.take(name)
+	// OutputMaxSize is accepted; output is always kept to 4 KiB, which
+	// is also Consul's default. The others are Consul's read-only
+	// fields, sent back by clients that registered what they had read.
+	var unused []string
+	if n := o.integer("OutputMaxSize"); n != 0 && n != maxOutput {
+		unused = append(unused, o.path+"OutputMaxSize")
 	}
-	return s, o.err
+	unused = append(unused, o.takeUnused(o.path, "Type", "Definition", "ExposedPort")...)
+	return s, unused, o.err
 }
 
 // checkID reads the check's ID, which Consul spells CheckID in service

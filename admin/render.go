@@ -38,16 +38,47 @@ func taggedAddresses(addr string) map[string]string {
 	return out
 }
 
-// serviceAddresses are the tagged addresses Consul's agent gives a service
-// registered with an IP address (agent.go addServiceInternal): lan and wan
-// for its family. A hostname gets none.
+// apiAddress is the instance's Address as API answers show it: as
+// registered, so "" when none was given, as in Consul, whose clients then
+// take the node's address. DNS answers with the advertise address then.
+func apiAddress(in *store.Instance) string {
+	if in.NoAddress {
+		return ""
+	}
+	return in.Address
+}
+
+// serviceAddresses are the tagged addresses given at registration, plus
+// those Consul's agent adds for a service registered with an IP address
+// (agent.go addServiceInternal): lan and wan for its family, where not
+// given. A hostname, or no address, adds none.
 func serviceAddresses(in *store.Instance) map[string]serviceAddressJSON {
-	fam := family(in.Address)
-	if fam == "" {
+	addr := apiAddress(in)
+	fam := family(addr)
+	if fam == "" && len(in.TaggedAddresses) == 0 {
 		return nil
 	}
-	sa := serviceAddressJSON{Address: in.Address, Port: in.Port}
-	return map[string]serviceAddressJSON{"lan_" + fam: sa, "wan_" + fam: sa}
+	out := make(map[string]serviceAddressJSON, len(in.TaggedAddresses)+2)
+	for k, sa := range in.TaggedAddresses {
+		out[k] = serviceAddressJSON(sa)
+	}
+	if fam != "" {
+		for _, k := range []string{"lan_" + fam, "wan_" + fam} {
+			if _, given := out[k]; !given {
+				out[k] = serviceAddressJSON{Address: addr, Port: in.Port}
+			}
+		}
+	}
+	return out
+}
+
+// locality is Consul's Locality; nil (left out) when none was given.
+func locality(in *store.Instance) *localityJSON {
+	if in.Locality == nil {
+		return nil
+	}
+	l := localityJSON(*in.Locality)
+	return &l
 }
 
 // family is "ipv4" or "ipv6" for an IP literal, "" for a hostname.
@@ -65,7 +96,8 @@ func family(addr string) string {
 func (r *render) service(in *store.Instance) serviceJSON {
 	return serviceJSON{
 		ID: in.ID, Service: in.Name, Tags: strs(in.Tags), Meta: meta(in.Meta), Port: in.Port,
-		Address: in.Address, TaggedAddresses: serviceAddresses(in), Weights: weightsJSON(in.Weights),
+		Address: apiAddress(in), TaggedAddresses: serviceAddresses(in), Weights: weightsJSON(in.Weights),
+		EnableTagOverride: in.EnableTagOverride, Locality: locality(in),
 		CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex,
 	}
 }
@@ -79,8 +111,9 @@ func (r *render) catalogService(in *store.Instance) catalogServiceJSON {
 		ID: r.node.ID, Node: r.node.Node, Address: r.node.Address, Datacenter: r.dc,
 		TaggedAddresses: r.node.TaggedAddresses, NodeMeta: r.node.Meta,
 		ServiceID: in.ID, ServiceName: in.Name, ServiceTags: strs(in.Tags),
-		ServiceAddress: in.Address, ServiceTaggedAddresses: serviceAddresses(in),
+		ServiceAddress: apiAddress(in), ServiceTaggedAddresses: serviceAddresses(in),
 		ServiceWeights: weightsJSON(in.Weights), ServiceMeta: meta(in.Meta), ServicePort: in.Port,
+		ServiceEnableTagOverride: in.EnableTagOverride, ServiceLocality: locality(in),
 		CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex,
 	}
 }

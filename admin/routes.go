@@ -20,8 +20,6 @@ type route struct {
 	// open routes need no token (DESIGN.md: /v1/status/*, /healthz,
 	// /metrics).
 	open bool
-	// dc routes answer 404 for a ?dc= other than ours.
-	dc bool
 	// cacheable routes are those Consul's agent can answer from its
 	// cache; with ?cached they say so in X-Cache.
 	cacheable bool
@@ -40,22 +38,29 @@ func (a *API) table() []route {
 		{pattern: "GET /v1/agent/service/{id}", h: a.agentService},
 		{pattern: "GET /v1/agent/checks", h: a.agentChecks},
 		{pattern: "GET /v1/agent/self", h: a.agentSelf},
+		{pattern: "GET /v1/agent/members", h: a.agentMembers},
+		{pattern: "PUT /v1/agent/maintenance", h: a.nodeMaintenance},
+		{pattern: "GET /v1/agent/health/service/id/{id}", h: a.agentHealthByID},
+		{pattern: "GET /v1/agent/health/service/name/{name}", h: a.agentHealthByName},
+		{pattern: "GET /v1/agent/monitor", h: a.agentMonitor},
 		{pattern: "PUT /v1/agent/check/register", h: a.checkRegister},
 		{pattern: "PUT /v1/agent/check/deregister/{id}", h: a.checkDeregister},
 		{pattern: "PUT /v1/agent/check/pass/{id}", h: a.checkMark(store.Passing)},
 		{pattern: "PUT /v1/agent/check/warn/{id}", h: a.checkMark(store.Warning)},
 		{pattern: "PUT /v1/agent/check/fail/{id}", h: a.checkMark(store.Critical)},
 		{pattern: "PUT /v1/agent/check/update/{id}", h: a.checkUpdate},
-		{pattern: "GET /v1/catalog/services", h: a.catalogServices, dc: true, cacheable: true},
-		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, dc: true, cacheable: true},
-		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes, dc: true},
+		{pattern: "GET /v1/catalog/services", h: a.catalogServices, cacheable: true},
+		{pattern: "GET /v1/catalog/service/{name}", h: a.catalogService, cacheable: true},
+		{pattern: "GET /v1/catalog/nodes", h: a.catalogNodes},
+		{pattern: "GET /v1/catalog/node/{node}", h: a.catalogNode},
 		{pattern: "GET /v1/catalog/datacenters", h: a.catalogDatacenters},
-		{pattern: "GET /v1/health/service/{name}", h: a.healthService, dc: true, cacheable: true},
-		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks, dc: true},
-		{pattern: "GET /v1/health/state/{state}", h: a.healthState, dc: true},
+		{pattern: "GET /v1/health/service/{name}", h: a.healthService, cacheable: true},
+		{pattern: "GET /v1/health/checks/{name}", h: a.healthChecks},
+		{pattern: "GET /v1/health/state/{state}", h: a.healthState},
+		{pattern: "GET /v1/health/node/{node}", h: a.healthNode},
 		{pattern: "GET /v1/status/leader", h: a.statusLeader, open: true},
 		{pattern: "GET /v1/status/peers", h: a.statusPeers, open: true},
-		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets, dc: true},
+		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets},
 		{pattern: "GET /healthz", h: a.healthz, open: true},
 		{pattern: "GET /metrics", h: a.serveMetrics, open: true},
 		{pattern: "GET /ui/", h: a.ui},
@@ -107,7 +112,10 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	allow, path := rt.allowed(r)
 	var err error
 	label := "unmatched"
-	if len(allow) > 0 {
+	if area, prefix := unimplementedArea(r.URL.Path); area != "" {
+		label = prefix
+		err = errorf(http.StatusNotImplemented, "beacon does not implement %s (%s); it serves Consul's service registration, health and discovery endpoints only", area, prefix)
+	} else if len(allow) > 0 {
 		label = path
 		sw.Header().Set("Allow", strings.Join(allow, ", "))
 		err = errorf(http.StatusMethodNotAllowed, "method %s is not allowed on %s; use %s",
@@ -117,6 +125,48 @@ func (rt *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	writeError(sw, err)
 	a.finish(r, sw, label, start, err)
+}
+
+// unimplemented maps the paths of Consul's API areas that beacon leaves
+// out to what they are. They answer 501, so that a client such as
+// `consul kv get` says beacon does not do it, rather than reading a 404
+// as "no such key".
+var unimplemented = []struct{ prefix, area string }{
+	{"/v1/kv", "Consul's KV store"},
+	{"/v1/session", "sessions"},
+	{"/v1/acl", "ACL management"},
+	{"/v1/agent/token", "ACL tokens"},
+	{"/v1/connect", "Connect (service mesh)"},
+	{"/v1/agent/connect", "Connect (service mesh)"},
+	{"/v1/discovery-chain", "Connect (service mesh)"},
+	{"/v1/config", "config entries"},
+	{"/v1/query", "prepared queries"},
+	{"/v1/snapshot", "snapshots"},
+	{"/v1/operator", "operator endpoints"},
+	{"/v1/event", "events"},
+	{"/v1/txn", "transactions"},
+	{"/v1/coordinate", "network coordinates"},
+	{"/v1/peering", "cluster peering"},
+	{"/v1/namespace", "namespaces"},
+	{"/v1/namespaces", "namespaces"},
+	{"/v1/partition", "admin partitions"},
+	{"/v1/partitions", "admin partitions"},
+	{"/v1/internal", "Consul's internal UI endpoints"},
+	{"/v1/agent/join", "cluster membership changes"},
+	{"/v1/agent/leave", "cluster membership changes"},
+	{"/v1/agent/force-leave", "cluster membership changes"},
+	{"/v1/agent/reload", "configuration reloads"},
+}
+
+// unimplementedArea returns the area and prefix a path belongs to, or
+// "" when beacon may serve it.
+func unimplementedArea(path string) (area, prefix string) {
+	for _, u := range unimplemented {
+		if path == u.prefix || strings.HasPrefix(path, u.prefix+"/") {
+			return u.area, u.prefix
+		}
+	}
+	return "", ""
 }
 
 // claimedByOther reports a request that a wildcard pattern matched on a
@@ -178,14 +228,16 @@ func (a *API) wrap(rt route) http.Handler {
 	})
 }
 
-// admit applies the checks that come before a route's own work.
+// admit applies the checks that come before a route's own work: the
+// token, then ?dc= on every API route, status and agent ones included,
+// since beacon has a path to no other datacenter.
 func (a *API) admit(r *http.Request, rt route) error {
 	if !rt.open {
 		if err := a.token.check(r); err != nil {
 			return err
 		}
 	}
-	if rt.dc {
+	if strings.HasPrefix(r.URL.Path, "/v1/") {
 		return a.checkDatacenter(r)
 	}
 	return nil

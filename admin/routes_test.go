@@ -25,6 +25,11 @@ func TestEveryRoute(t *testing.T) {
 		{"GET", "/v1/catalog/service/web", "", 200, "application/json"},
 		{"GET", "/v1/catalog/nodes", "", 200, "application/json"},
 		{"GET", "/v1/catalog/datacenters", "", 200, "application/json"},
+		{"GET", "/v1/catalog/node/node1", "", 200, "application/json"},
+		{"GET", "/v1/health/node/node1", "", 200, "application/json"},
+		{"GET", "/v1/agent/members", "", 200, "application/json"},
+		{"GET", "/v1/agent/health/service/id/web1", "", 200, "application/json"},
+		{"GET", "/v1/agent/health/service/name/db", "", 200, "application/json"},
 		{"GET", "/v1/health/service/web", "", 200, "application/json"},
 		{"GET", "/v1/health/checks/web", "", 200, "application/json"},
 		{"GET", "/v1/health/state/any", "", 200, "application/json"},
@@ -42,6 +47,8 @@ func TestEveryRoute(t *testing.T) {
 		{"PUT", "/v1/agent/check/deregister/web1-ttl", "", 200, ""},
 		{"PUT", "/v1/agent/service/maintenance/web1?enable=true&reason=patching", "", 200, ""},
 		{"PUT", "/v1/agent/service/maintenance/web1?enable=false", "", 200, ""},
+		{"PUT", "/v1/agent/maintenance?enable=true&reason=patch", "", 200, ""},
+		{"PUT", "/v1/agent/maintenance?enable=false", "", 200, ""},
 		{"PUT", "/v1/agent/service/register", `{"Name":"cache","Port":6379}`, 200, ""},
 		{"PUT", "/v1/agent/service/deregister/cache", "", 200, ""},
 	}
@@ -80,7 +87,8 @@ func TestErrorCodes(t *testing.T) {
 		want                     int
 		contains                 string
 	}{
-		{"unknown path", "GET", "/v1/kv/foo", "", 404, "no such endpoint"},
+		{"unknown path", "GET", "/v1/nonsense/foo", "", 404, "no such endpoint"},
+		{"unimplemented area", "GET", "/v1/kv/foo", "", 501, "does not implement"},
 		{"unknown ui page", "GET", "/ui/other", "", 404, "/ui/"},
 		{"GET on a PUT route", "GET", "/v1/agent/service/register", "", 405, "use PUT"},
 		{"POST on a PUT route", "POST", "/v1/agent/service/deregister/web1", "", 405, "use PUT"},

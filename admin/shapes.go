@@ -28,6 +28,12 @@ type serviceAddressJSON struct {
 	Port    int
 }
 
+// localityJSON is Consul's api.Locality.
+type localityJSON struct {
+	Region string
+	Zone   string
+}
+
 // proxyJSON is the ConnectProxyConfig of a typical service: every field
 // empty, which Consul still sends (Mode, and the structs it does not omit).
 type proxyJSON struct {
@@ -48,6 +54,7 @@ type serviceJSON struct {
 	TaggedAddresses   map[string]serviceAddressJSON `json:",omitempty"`
 	Weights           weightsJSON
 	EnableTagOverride bool
+	Locality          *localityJSON `json:",omitempty"`
 	CreateIndex       uint64
 	ModifyIndex       uint64
 }
@@ -88,6 +95,7 @@ type catalogServiceJSON struct {
 	ServiceEnableTagOverride bool
 	ServiceProxy             proxyJSON
 	ServiceConnect           struct{}
+	ServiceLocality          *localityJSON `json:",omitempty"`
 	CreateIndex              uint64
 	ModifyIndex              uint64
 }

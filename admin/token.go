@@ -22,10 +22,17 @@ func newTokenCheck(token string) *tokenCheck {
 	return &tokenCheck{sum: sha256.Sum256([]byte(token)), on: true}
 }
 
-// errToken is the answer to a missing or wrong token. It says how to send
-// one and never echoes what was sent.
-var errToken = errorf(http.StatusForbidden,
-	"permission denied: missing or invalid token; send it as the X-Consul-Token header, Authorization: Bearer, the HTTP Basic password or ?token=")
+// howToSend ends both refusals below.
+const howToSend = "send beacon's token as the X-Consul-Token header, Authorization: Bearer, the HTTP Basic password or ?token="
+
+// errNoToken and errBadToken answer a missing and a wrong token as Consul
+// does, with the phrases its clients look for: an anonymous request is
+// "Permission denied", an unknown token "ACL not found". Neither echoes
+// what was sent.
+var (
+	errNoToken  = errorf(http.StatusForbidden, "Permission denied: no token was sent; %s", howToSend)
+	errBadToken = errorf(http.StatusForbidden, "ACL not found: the token sent is not beacon's; %s", howToSend)
+)
 
 // check accepts the request when any place a client may put the token
 // holds it: X-Consul-Token, Authorization: Bearer (or a bare
@@ -35,15 +42,19 @@ func (t *tokenCheck) check(r *http.Request) error {
 	if !t.on {
 		return nil
 	}
-	ok := 0
+	ok, sent := 0, false
 	for _, c := range candidates(r) {
 		sum := sha256.Sum256([]byte(c))
 		ok |= subtle.ConstantTimeCompare(sum[:], t.sum[:])
+		sent = sent || c != ""
 	}
-	if ok == 1 {
+	switch {
+	case ok == 1:
 		return nil
+	case sent:
+		return errBadToken
 	}
-	return errToken
+	return errNoToken
 }
 
 // candidates lists every token the request presents.

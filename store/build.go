@@ -1,9 +1,12 @@
 package store
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // buildInstance validates r against the registry in t and returns the new
@@ -20,9 +23,9 @@ func (s *Store) buildInstance(t *txn, r Registration) (*Instance, error) {
 		return nil, err
 	}
 	in := &Instance{ID: r.ID, Name: name, Address: r.Address, Port: r.Port,
-		Tags: slices.Clone(r.Tags), Meta: r.Meta}
+		Tags: slices.Clone(r.Tags), Meta: r.Meta, EnableTagOverride: r.EnableTagOverride}
 	if in.Address == "" {
-		in.Address = s.opts.Advertise
+		in.Address, in.NoAddress = s.opts.Advertise, true
 	}
 	addr, err := ParseAddress(in.Address)
 	if err != nil {
@@ -41,6 +44,12 @@ func (s *Store) buildInstance(t *txn, r Registration) (*Instance, error) {
 	if in.Weights, err = validWeights(r.Weights); err != nil {
 		return nil, err
 	}
+	if in.TaggedAddresses, err = validTaggedAddresses(r.TaggedAddresses); err != nil {
+		return nil, err
+	}
+	if in.Locality, err = validLocality(r.Locality); err != nil {
+		return nil, err
+	}
 	checks, err := s.buildChecks(t, r, in)
 	if err != nil {
 		return nil, err
@@ -50,6 +59,68 @@ func (s *Store) buildInstance(t *txn, r Registration) (*Instance, error) {
 		return nil, invalid("Checks", "would give instance %q %d checks with those it keeps; at most %d are allowed (re-register with replace-existing-checks to drop old ones)", in.ID, n, MaxChecks)
 	}
 	return in, nil
+}
+
+// MaxTaggedAddresses bounds the tagged addresses of one instance.
+const MaxTaggedAddresses = 16
+
+// familyOf names the address family Consul requires of its own tagged
+// address keys; other keys take any address.
+var familyOf = map[string]string{"lan_ipv4": "ipv4", "wan_ipv4": "ipv4", "lan_ipv6": "ipv6", "wan_ipv6": "ipv6"}
+
+// validTaggedAddresses checks tagged addresses as Consul does (its own
+// lan_/wan_ keys hold an address of their family) and within beacon's
+// bounds, and returns a copy the store may keep; nil for none.
+func validTaggedAddresses(m map[string]ServiceAddress) (map[string]ServiceAddress, error) {
+	if len(m) == 0 {
+		return nil, nil
+	}
+	if len(m) > MaxTaggedAddresses {
+		return nil, invalid("TaggedAddresses", "has %d entries; at most %d are allowed", len(m), MaxTaggedAddresses)
+	}
+	for k, sa := range m {
+		if k == "" || len(k) > MaxMetaKeyLen || strings.IndexFunc(k, func(r rune) bool {
+			return r > 127 || !isAlnum(byte(r)) && r != '-' && r != '_'
+		}) >= 0 {
+			return nil, invalid("TaggedAddresses", "key %q must be 1 to %d letters, digits, '-' or '_'", trunc(k), MaxMetaKeyLen)
+		}
+		f := "TaggedAddresses[" + strconv.Quote(k) + "]"
+		a, err := ParseAddress(sa.Address)
+		if sa.Address == "" || err != nil {
+			return nil, invalid(f+".Address", "%q is neither an IP address nor a hostname", trunc(sa.Address))
+		}
+		switch fam := familyOf[k]; {
+		case fam == "ipv4" && !(a.IsValid() && a.Is4()):
+			return nil, invalid(f+".Address", "%q must be an IPv4 address, as the key says", trunc(sa.Address))
+		case fam == "ipv6" && !(a.IsValid() && a.Is6()):
+			return nil, invalid(f+".Address", "%q must be an IPv6 address, as the key says", trunc(sa.Address))
+		}
+		if sa.Port < 0 || sa.Port > 65535 {
+			return nil, invalid(f+".Port", "is %d; it must be between 0 and 65535", sa.Port)
+		}
+	}
+	return maps.Clone(m), nil
+}
+
+// maxLocalityLen bounds Locality.Region and Locality.Zone.
+const maxLocalityLen = 128
+
+// validLocality checks a locality and returns a copy; nil when it names
+// nothing.
+func validLocality(l *Locality) (*Locality, error) {
+	if l == nil || *l == (Locality{}) {
+		return nil, nil
+	}
+	for _, f := range []struct{ name, v string }{{"Locality.Region", l.Region}, {"Locality.Zone", l.Zone}} {
+		if len(f.v) > maxLocalityLen {
+			return nil, invalid(f.name, "is %d bytes long; at most %d are allowed", len(f.v), maxLocalityLen)
+		}
+		if !utf8.ValidString(f.v) || strings.ContainsFunc(f.v, unicode.IsControl) {
+			return nil, invalid(f.name, "must be valid UTF-8 without control characters")
+		}
+	}
+	c := *l
+	return &c, nil
 }
 
 func (s *Store) buildChecks(t *txn, r Registration, in *Instance) ([]*Check, error) {

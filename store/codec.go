@@ -9,16 +9,23 @@ import (
 // record is how an instance is kept on disk. It is its own type so that
 // the disk format changes only on purpose.
 type record struct {
-	ID          string
-	Name        string
-	Address     string
-	Port        int
-	Tags        []string          `json:",omitempty"`
-	Meta        map[string]string `json:",omitempty"`
-	Weights     Weights
-	Checks      []checkRecord `json:",omitempty"`
-	CreateIndex uint64
-	ModifyIndex uint64
+	ID      string
+	Name    string
+	Address string
+	// NoAddress: Address is the advertise address, as the registration
+	// gave none. Records written before it existed read as false, so
+	// their address shows as given.
+	NoAddress         bool `json:",omitempty"`
+	Port              int
+	Tags              []string          `json:",omitempty"`
+	Meta              map[string]string `json:",omitempty"`
+	Weights           Weights
+	TaggedAddresses   map[string]ServiceAddress `json:",omitempty"`
+	EnableTagOverride bool                      `json:",omitempty"`
+	Locality          *Locality                 `json:",omitempty"`
+	Checks            []checkRecord             `json:",omitempty"`
+	CreateIndex       uint64
+	ModifyIndex       uint64
 }
 
 type checkRecord struct {
@@ -46,8 +53,10 @@ type checkRecord struct {
 }
 
 func encodeInstance(in *Instance) ([]byte, error) {
-	r := record{ID: in.ID, Name: in.Name, Address: in.Address, Port: in.Port, Tags: in.Tags,
-		Meta: in.Meta, Weights: in.Weights, CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex}
+	r := record{ID: in.ID, Name: in.Name, Address: in.Address, NoAddress: in.NoAddress, Port: in.Port, Tags: in.Tags,
+		Meta: in.Meta, Weights: in.Weights, TaggedAddresses: in.TaggedAddresses,
+		EnableTagOverride: in.EnableTagOverride, Locality: in.Locality,
+		CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex}
 	for _, c := range in.Checks {
 		r.Checks = append(r.Checks, checkRecord{
 			ID: c.ID, Name: c.Name, Notes: c.Notes, Kind: c.Kind, HTTP: c.HTTP, Method: c.Method,
@@ -76,8 +85,10 @@ func decodeInstance(b []byte, now time.Time) (*Instance, error) {
 	if err := ValidName(r.Name); err != nil {
 		return nil, err
 	}
-	in := &Instance{ID: r.ID, Name: r.Name, Address: r.Address, Addr: addr, Port: r.Port,
-		Tags: r.Tags, Meta: r.Meta, Weights: r.Weights, CreateIndex: r.CreateIndex, ModifyIndex: r.ModifyIndex}
+	in := &Instance{ID: r.ID, Name: r.Name, Address: r.Address, NoAddress: r.NoAddress, Addr: addr, Port: r.Port,
+		Tags: r.Tags, Meta: r.Meta, Weights: r.Weights, TaggedAddresses: r.TaggedAddresses,
+		EnableTagOverride: r.EnableTagOverride, Locality: r.Locality,
+		CreateIndex: r.CreateIndex, ModifyIndex: r.ModifyIndex}
 	for _, c := range r.Checks {
 		if !c.Status.Valid() {
 			return nil, fmt.Errorf("check %q has status %q", c.ID, c.Status)

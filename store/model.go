@@ -57,18 +57,45 @@ type Weights struct {
 	Warning int
 }
 
+// ServiceAddress is one of an instance's tagged addresses (Consul's
+// structs.ServiceAddress).
+type ServiceAddress struct {
+	Address string
+	Port    int
+}
+
+// Locality is where an instance runs (Consul's structs.Locality).
+type Locality struct {
+	Region string
+	Zone   string
+}
+
 // Instance is one registered instance of a service (Consul: a service
 // instance). Values reachable from a Snapshot are immutable: never modify
 // one, and never keep a modified copy in the store.
 type Instance struct {
-	ID      string
-	Name    string // service name, lower-case
-	Address string // IP literal or hostname; never empty
+	ID   string
+	Name string // service name, lower-case
+	// Address is the address DNS answers with: an IP literal or a
+	// hostname, never empty. For a registration without one it is the
+	// advertise address, and NoAddress is set.
+	Address string
+	// NoAddress records that the registration gave no Address; API
+	// answers then show "", as Consul's do.
+	NoAddress bool
+	// Addr is Address parsed; invalid for a hostname.
 	Addr    netip.Addr
 	Port    int
 	Tags    []string
 	Meta    map[string]string
 	Weights Weights
+	// TaggedAddresses are the ones the registration gave, by tag; nil
+	// for none.
+	TaggedAddresses map[string]ServiceAddress
+	// EnableTagOverride and Locality are kept for Consul's clients;
+	// beacon has no anti-entropy that would read them.
+	EnableTagOverride bool
+	Locality          *Locality
 	// Checks are sorted by ID.
 	Checks []*Check
 
@@ -167,15 +194,19 @@ type Node struct {
 
 // Registration is a request to register or replace an instance.
 type Registration struct {
-	ID      string
-	Name    string
+	ID   string
+	Name string
+	// Address is the instance's address; "" means the advertise address.
 	Address string
 	Port    int
 	Tags    []string
 	Meta    map[string]string
 	// Weights default to {1, 1} when nil.
-	Weights *Weights
-	Checks  []CheckSpec
+	Weights           *Weights
+	TaggedAddresses   map[string]ServiceAddress
+	EnableTagOverride bool
+	Locality          *Locality
+	Checks            []CheckSpec
 	// ReplaceExistingChecks drops checks of an existing instance that
 	// the registration does not name; otherwise they are kept.
 	ReplaceExistingChecks bool

@@ -8,13 +8,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // cli runs the built binary as a client of p, returning what it printed;
 // the test fails on an exit code other than want.
 func (p *proc) cli(t *testing.T, want int, env []string, args ...string) (stdout, stderr string) {
 	t.Helper()
-	env = append([]string{"BEACON_HTTP_ADDR=" + p.baseURL}, env...)
+	env = append([]string{"BEACON_HTTP_ADDR=" + p.URL}, env...)
 	code, stdout, stderr := runBinary(t, env, args...)
 	if code != want {
 		t.Fatalf("beacon %s: exit %d, want %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, want, stdout, stderr)
@@ -39,7 +41,8 @@ func eventually(t *testing.T, limit time.Duration, f func() string) {
 }
 
 func TestCLIBinary(t *testing.T) {
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	t.Parallel()
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 
 	out, _ := p.cli(t, 0, nil, "register", "-name", "job", "-id", "job-1", "-address", "10.0.0.8", "-port", "9000",
 		"-tag", "batch", "-meta", "owner=ops", "-ttl", "30s")
@@ -124,9 +127,10 @@ func TestCLIBinary(t *testing.T) {
 }
 
 func TestCLIBinaryHTTPCheck(t *testing.T) {
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	t.Parallel()
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	// beacon's own /healthz is a target that answers 200.
-	p.cli(t, 0, nil, "register", "-name", "self", "-address", "127.0.0.1", "-http", p.baseURL+"/healthz", "-interval", "1s")
+	p.cli(t, 0, nil, "register", "-name", "self", "-address", "127.0.0.1", "-http", p.URL+"/healthz", "-interval", "1s")
 	eventually(t, 10*time.Second, func() string {
 		out, _ := p.cli(t, 0, nil, "instances", "self")
 		if !strings.Contains(out, "passing") {
@@ -137,11 +141,12 @@ func TestCLIBinaryHTTPCheck(t *testing.T) {
 }
 
 func TestCLIBinaryToken(t *testing.T) {
+	t.Parallel()
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte("s3cret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startBeacon(t, t.TempDir(), serveOpts{args: []string{"-token-file", tokenFile}})
+	p := startBeacon(t, t.TempDir(), testkit.Options{Args: []string{"-token-file", tokenFile}})
 	_, stderr := p.cli(t, 1, nil, "services")
 	if !strings.Contains(stderr, "(HTTP 403)") || strings.Count(stderr, "\n") != 1 {
 		t.Fatalf("without a token: %q", stderr)
@@ -153,11 +158,12 @@ func TestCLIBinaryToken(t *testing.T) {
 }
 
 func TestCLIBinaryTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cert, key := writeTestCert(t, dir)
-	p := startBeacon(t, t.TempDir(), serveOpts{args: []string{"-tls-cert", cert, "-tls-key", key}, caFile: cert})
-	if !strings.Contains(p.stderr.String(), "scheme=https") {
-		t.Errorf("start-up log does not say https:\n%s", p.stderr)
+	p := startBeacon(t, t.TempDir(), testkit.Options{Args: []string{"-tls-cert", cert, "-tls-key", key}, CAFile: cert})
+	if !strings.Contains(p.Log(), "scheme=https") {
+		t.Errorf("start-up log does not say https:\n%s", p.Log())
 	}
 	p.cli(t, 0, nil, "register", "-name", "web", "-ca-file", cert)
 	out, _ := p.cli(t, 0, []string{"BEACON_CACERT=" + cert}, "services")

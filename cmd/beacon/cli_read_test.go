@@ -35,80 +35,58 @@ func fakeCatalogAPI() *fakeAPI {
 	}}
 }
 
-func TestCLIServicesTable(t *testing.T) {
+// TestCLIReads runs the read commands against a fake agent and checks
+// the table or the JSON rows each prints.
+func TestCLIReads(t *testing.T) {
 	srv := httptest.NewServer(fakeCatalogAPI())
 	defer srv.Close()
-	code, stdout, stderr := runCLI(t, nil, "services", "-http-addr", srv.URL)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
+	tests := []struct {
+		name string
+		args []string
+		text string // what is printed, or
+		rows any    // what -json printed, decoded
+	}{
+		{"services table", []string{"services"}, "" +
+			"NAME  HEALTHY  TAGS\n" +
+			"api   0/0      x\n" +
+			"db    1/1      -\n" +
+			"web   2/3      v1,v2\n", nil},
+		{"services json", []string{"services", "-json"}, "", []serviceRow{
+			{Name: "api", Tags: []string{"x"}},
+			{Name: "db", Healthy: 1, Total: 1, Passing: 1, Tags: []string{}},
+			{Name: "web", Healthy: 2, Total: 3, Passing: 1, Warning: 1, Critical: 1, Tags: []string{"v1", "v2"}},
+		}},
+		// web2 has no address of its own: the node's stands in, as in Consul.
+		{"instances table", []string{"instances", "web"}, "" +
+			"ID    HEALTH    ADDRESS    PORT  TAGS   OUTPUT\n" +
+			"web1  passing   10.0.0.5   8080  v1     HTTP GET http://10.0.0.5:8080/: 200 OK\n" +
+			"web2  critical  127.0.0.1  8081  v1,v2  Maintenance mode is enabled: kernel upgrade\n" +
+			"web3  warning   10.0.0.7   8082  -      HTTP GET: 429 Too Many Requests\n", nil},
+		{"instances json", []string{"instances", "db", "-json"}, "", []instanceRow{
+			{ID: "db", Service: "db", Health: "passing", Address: "10.0.0.9", Port: 5432, Checks: []healthCheck{}},
+		}},
+		{"no instances json", []string{"instances", "api", "-json"}, "[]\n", nil},
 	}
-	want := "" +
-		"NAME  HEALTHY  TAGS\n" +
-		"api   0/0      x\n" +
-		"db    1/1      -\n" +
-		"web   2/3      v1,v2\n"
-	if stdout != want {
-		t.Fatalf("got\n%s\nwant\n%s", stdout, want)
-	}
-}
-
-func TestCLIServicesJSON(t *testing.T) {
-	srv := httptest.NewServer(fakeCatalogAPI())
-	defer srv.Close()
-	code, stdout, stderr := runCLI(t, nil, "services", "-json", "-http-addr", srv.URL)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var got []serviceRow
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("%v in %s", err, stdout)
-	}
-	want := []serviceRow{
-		{Name: "api", Tags: []string{"x"}},
-		{Name: "db", Healthy: 1, Total: 1, Passing: 1, Tags: []string{}},
-		{Name: "web", Healthy: 2, Total: 3, Passing: 1, Warning: 1, Critical: 1, Tags: []string{"v1", "v2"}},
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
-	}
-}
-
-func TestCLIInstancesTable(t *testing.T) {
-	srv := httptest.NewServer(fakeCatalogAPI())
-	defer srv.Close()
-	code, stdout, stderr := runCLI(t, nil, "instances", "web", "-http-addr", srv.URL)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	// web2 has no address of its own: the node's stands in, as in Consul.
-	want := "" +
-		"ID    HEALTH    ADDRESS    PORT  TAGS   OUTPUT\n" +
-		"web1  passing   10.0.0.5   8080  v1     HTTP GET http://10.0.0.5:8080/: 200 OK\n" +
-		"web2  critical  127.0.0.1  8081  v1,v2  Maintenance mode is enabled: kernel upgrade\n" +
-		"web3  warning   10.0.0.7   8082  -      HTTP GET: 429 Too Many Requests\n"
-	if stdout != want {
-		t.Fatalf("got\n%s\nwant\n%s", stdout, want)
-	}
-}
-
-func TestCLIInstancesJSON(t *testing.T) {
-	srv := httptest.NewServer(fakeCatalogAPI())
-	defer srv.Close()
-	code, stdout, stderr := runCLI(t, nil, "instances", "db", "-json", "-http-addr", srv.URL)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	var got []instanceRow
-	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
-		t.Fatalf("%v in %s", err, stdout)
-	}
-	want := []instanceRow{{ID: "db", Service: "db", Health: "passing", Address: "10.0.0.9", Port: 5432, Checks: []healthCheck{}}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %+v\nwant %+v", got, want)
-	}
-	code, stdout, _ = runCLI(t, nil, "instances", "api", "-json", "-http-addr", srv.URL)
-	if code != 0 || stdout != "[]\n" {
-		t.Fatalf("no instances: exit %d, stdout %q; want []", code, stdout)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, nil, append(tt.args, "-http-addr", srv.URL)...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if tt.rows == nil {
+				if stdout != tt.text {
+					t.Fatalf("got\n%s\nwant\n%s", stdout, tt.text)
+				}
+				return
+			}
+			got := reflect.New(reflect.TypeOf(tt.rows))
+			if err := json.Unmarshal([]byte(stdout), got.Interface()); err != nil {
+				t.Fatalf("%v in %s", err, stdout)
+			}
+			if !reflect.DeepEqual(got.Elem().Interface(), tt.rows) {
+				t.Fatalf("got %+v\nwant %+v", got.Elem().Interface(), tt.rows)
+			}
+		})
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // walkThrough is the README's registration.
@@ -22,7 +24,7 @@ func (p *proc) query(t *testing.T, name string, qtype uint16) *dns.Msg {
 	m := new(dns.Msg)
 	m.SetQuestion(dns.Fqdn(name), qtype)
 	c := &dns.Client{Net: "udp", Timeout: 2 * time.Second}
-	r, _, err := c.Exchange(m, p.dnsAddr)
+	r, _, err := c.Exchange(m, p.DNSAddr)
 	if err != nil {
 		t.Fatalf("%s %s: %v", name, dns.TypeToString[qtype], err)
 	}
@@ -74,11 +76,12 @@ func checkWeb(t *testing.T, p *proc) {
 }
 
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "data")
-	p := startBeacon(t, dir, serveOpts{})
-	for _, want := range []string{"dns listening", "udp=" + p.dnsAddr, "tcp=" + p.dnsAddr, "http listening", "addr=" + p.httpAddr} {
-		if !strings.Contains(p.stderr.String(), want) {
-			t.Errorf("start-up log lacks %q:\n%s", want, p.stderr)
+	p := startBeacon(t, dir, testkit.Options{})
+	for _, want := range []string{"dns listening", "udp=" + p.DNSAddr, "tcp=" + p.DNSAddr, "http listening", "addr=" + p.HTTPAddr} {
+		if !strings.Contains(p.Log(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, p.Log())
 		}
 	}
 	p.mustDo(t, "PUT", "/v1/agent/service/register", walkThrough)
@@ -87,11 +90,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("unknown name: rcode %s, want NXDOMAIN", dns.RcodeToString[nx.Rcode])
 	}
 	if code := p.stop(syscall.SIGTERM, 15*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0\nstderr:\n%s", code, p.stderr)
+		t.Fatalf("exit code %d after SIGTERM, want 0\nstderr:\n%s", code, p.Log())
 	}
 
 	// The same data dir, a new process: the instance is still there.
-	p2 := startBeacon(t, dir, serveOpts{})
+	p2 := startBeacon(t, dir, testkit.Options{})
 	if body := p2.mustDo(t, "GET", "/v1/catalog/service/web", ""); !strings.Contains(body, `"ServiceID":"web1"`) {
 		t.Fatalf("catalog after restart: %s", body)
 	}
@@ -100,25 +103,26 @@ func TestEndToEnd(t *testing.T) {
 	// A second beacon on the same data dir gives up within seconds and
 	// says why.
 	start := time.Now()
-	second := launch(t, dir, serveOpts{})
+	second := launch(t, dir, testkit.Options{})
 	code := second.wait(15 * time.Second)
 	if code == 0 {
-		t.Fatalf("second serve on a locked data dir exited 0\nstderr:\n%s", second.stderr)
+		t.Fatalf("second serve on a locked data dir exited 0\nstderr:\n%s", second.Log())
 	}
 	if took := time.Since(start); took > 10*time.Second {
 		t.Errorf("second serve took %s to give up", took)
 	}
-	if msg := second.stderr.String(); !strings.Contains(msg, "locked") || !strings.Contains(msg, "another beacon") {
+	if msg := second.Log(); !strings.Contains(msg, "locked") || !strings.Contains(msg, "another beacon") {
 		t.Errorf("second serve's error does not name the lock:\n%s", msg)
 	}
 	if code := p2.stop(syscall.SIGINT, 15*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGINT, want 0\nstderr:\n%s", code, p2.stderr)
+		t.Fatalf("exit code %d after SIGINT, want 0\nstderr:\n%s", code, p2.Log())
 	}
 }
 
 // A blocking query must not hold the shutdown for its whole wait.
 func TestShutdownCancelsBlockingQuery(t *testing.T) {
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	t.Parallel()
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	p.mustDo(t, "PUT", "/v1/agent/service/register", walkThrough)
 	resp, err := p.do(context.Background(), "GET", "/v1/catalog/services", "")
 	if err != nil {
@@ -139,7 +143,7 @@ func TestShutdownCancelsBlockingQuery(t *testing.T) {
 	time.Sleep(200 * time.Millisecond)
 	start := time.Now()
 	if code := p.stop(syscall.SIGTERM, 8*time.Second); code != 0 {
-		t.Fatalf("exit code %d, want 0\nstderr:\n%s", code, p.stderr)
+		t.Fatalf("exit code %d, want 0\nstderr:\n%s", code, p.Log())
 	}
 	if took := time.Since(start); took > 5*time.Second {
 		t.Errorf("shutdown with a blocked query took %s", took)
@@ -152,6 +156,7 @@ func TestShutdownCancelsBlockingQuery(t *testing.T) {
 }
 
 func TestServeUsageErrorsExit2(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		env  []string
@@ -172,17 +177,19 @@ func TestServeUsageErrorsExit2(t *testing.T) {
 }
 
 func TestServeBindFailureExits(t *testing.T) {
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	t.Parallel()
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	// Another beacon on another data dir but the same DNS address.
-	code, _, stderr := runBinary(t, nil, "serve", "-data-dir", t.TempDir(), "-dns-addr", p.dnsAddr, "-http-addr", "127.0.0.1:0")
+	code, _, stderr := runBinary(t, nil, "serve", "-data-dir", t.TempDir(), "-dns-addr", p.DNSAddr, "-http-addr", "127.0.0.1:0")
 	if code != exitFail || !strings.Contains(stderr, "address already in use") {
 		t.Fatalf("exit %d, stderr %q; want 1 and the bind error", code, stderr)
 	}
 }
 
 func TestVersionBinary(t *testing.T) {
+	t.Parallel()
 	code, stdout, _ := runBinary(t, nil, "version")
-	if code != 0 || !strings.HasPrefix(stdout, "beacon v0.0.0-e2e go1.") {
+	if code != 0 || !strings.HasPrefix(stdout, "beacon "+testkit.Version+" go1.") {
 		t.Fatalf("exit %d, stdout %q", code, stdout)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/beacon-dns/beacon/admin"
 	"github.com/beacon-dns/beacon/dnsserver"
 	"github.com/beacon-dns/beacon/health"
 )
@@ -32,6 +33,10 @@ type serveConfig struct {
 	// where checks may connect.
 	CheckWorkers int
 	CheckTargets health.Targets
+	// HTTPMaxConnsPerClient and HTTPMaxConns bound the HTTP API's open
+	// connections per client address (0: no bound) and in total.
+	HTTPMaxConnsPerClient int
+	HTTPMaxConns          int
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -59,6 +64,8 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
 	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")
+	fs.IntVar(&cfg.HTTPMaxConnsPerClient, "http-max-conns-per-client", admin.DefaultMaxConnsPerClient, "most HTTP connections one client address may hold open (0: no bound)")
+	fs.IntVar(&cfg.HTTPMaxConns, "http-max-conns", admin.DefaultMaxConns, "most HTTP connections open at once, lowered to half the descriptor limit if above it")
 }
 
 // zone is the zone served, as people write it: without the trailing dot.

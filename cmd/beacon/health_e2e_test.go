@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // view is what a client sees of service web at one moment: over DNS (SRV
@@ -90,6 +92,7 @@ func (v view) agrees() error {
 // change in DNS within interval + timeout + 1 s, with the API agreeing
 // with DNS at every poll.
 func TestHealthDrivesDNS(t *testing.T) {
+	t.Parallel()
 	var code atomic.Int32
 	code.Store(200)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -97,7 +100,7 @@ func TestHealthDrivesDNS(t *testing.T) {
 	}))
 	defer backend.Close()
 
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	p.mustDo(t, "PUT", "/v1/agent/service/register", fmt.Sprintf(
 		`{"ID":"web-http","Name":"web","Address":"10.0.0.1","Port":1,"Check":{"HTTP":%q,"Interval":"1s","Timeout":"1s"}}`, backend.URL))
 	p.mustDo(t, "PUT", "/v1/agent/service/register",

@@ -10,31 +10,43 @@ import (
 	"testing"
 )
 
-// TestPresubmit holds the whole tree to the house rules that a formatter
-// does not: file names without hyphens, and imports in groups (standard
-// library first, then third-party and beacon's own, never mixed in one
-// group).
+// TestPresubmit holds the whole tree, the modules under testdata
+// included, to the house rules that a formatter does
+// not: file names without hyphens, and imports in groups (standard library
+// first, then third-party and beacon's own, never mixed in one group).
 func TestPresubmit(t *testing.T) {
-	root := filepath.Join("..", "..")
-	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != root) {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || !strings.HasSuffix(path, ".go") {
-			return nil
-		}
-		rel, _ := filepath.Rel(root, path)
-		if strings.Contains(d.Name(), "-") {
-			t.Errorf("%s: file names use underscores, not hyphens", rel)
-		}
-		checkImportGroups(t, rel, path)
-		return nil
-	})
+	top := filepath.Join("..", "..")
+	// The modules under testdata (the harnesses, the CoreDNS build) are
+	// code too.
+	nested, err := filepath.Glob(filepath.Join(top, "testdata", "*", "go.mod"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	roots := []string{top}
+	for _, m := range nested {
+		roots = append(roots, filepath.Dir(m))
+	}
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != root && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".")) {
+				return filepath.SkipDir
+			}
+			if d.IsDir() || !strings.HasSuffix(path, ".go") {
+				return nil
+			}
+			rel, _ := filepath.Rel(top, path)
+			if strings.Contains(d.Name(), "-") {
+				t.Errorf("%s: file names use underscores, not hyphens", rel)
+			}
+			checkImportGroups(t, rel, path)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

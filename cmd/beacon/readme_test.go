@@ -16,6 +16,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/beacon-dns/beacon/dnsserver"
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // transcriptStep is one command of the README's walk-through and the
@@ -68,6 +69,7 @@ var curlData = regexp.MustCompile(`--data '([^']*)'`)
 // binary: its registration must be the shared fixture, and every dig in it
 // must print the records the README shows.
 func TestReadmeWalkThrough(t *testing.T) {
+	t.Parallel()
 	steps := readTranscript(t, "## Walk-through")
 	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "register-web.json"))
 	if err != nil {
@@ -89,12 +91,10 @@ func TestReadmeWalkThrough(t *testing.T) {
 	if len(digs) < 2 {
 		t.Fatalf("README walk-through has %d dig commands, want at least SRV and A", len(digs))
 	}
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	p.mustDo(t, "PUT", "/v1/agent/service/register", body)
-	if _, err := exec.LookPath("dig"); err != nil {
-		t.Skip("dig is not installed (CI installs dnsutils); the registration was checked")
-	}
-	host, port, _ := net.SplitHostPort(p.dnsAddr)
+	dig := testkit.Tool(t, "dig")
+	host, port, _ := net.SplitHostPort(p.DNSAddr)
 	for _, d := range digs {
 		t.Run(d.cmd, func(t *testing.T) {
 			args := strings.Fields(d.cmd)[1:]
@@ -106,7 +106,7 @@ func TestReadmeWalkThrough(t *testing.T) {
 					args[i+1] = port
 				}
 			}
-			out, err := exec.Command("dig", append(args, "+time=2", "+tries=1")...).CombinedOutput()
+			out, err := exec.Command(dig, append(args, "+time=2", "+tries=1")...).CombinedOutput()
 			if err != nil {
 				t.Fatalf("dig %v: %v\n%s", args, err, out)
 			}
@@ -153,22 +153,23 @@ func TestCorefileExample(t *testing.T) {
 	}
 }
 
-// TestCorefileWithCoreDNS runs Corefile.example in a real CoreDNS (when
-// one is on PATH; .ci/run installs it) in front of the real binary, with
+// TestCorefileWithCoreDNS runs Corefile.example in a real CoreDNS
+// (.ci/run installs it; see testkit.Tool) in front of the real binary, with
 // only the ports changed, and resolves through it.
 func TestCorefileWithCoreDNS(t *testing.T) {
-	coredns, err := exec.LookPath("coredns")
-	if err != nil {
-		t.Skip("coredns is not installed (.ci/run installs it)")
-	}
+	t.Parallel()
+	coredns := testkit.Tool(t, "coredns")
 	b, err := os.ReadFile(filepath.Join("..", "..", "Corefile.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startBeacon(t, t.TempDir(), serveOpts{})
+	p := startBeacon(t, t.TempDir(), testkit.Options{})
 	p.mustDo(t, "PUT", "/v1/agent/service/register", walkThrough)
-	port, _ := freePorts(t)
-	conf := strings.ReplaceAll(string(b), dnsserver.DefaultAddr, p.dnsAddr)
+	port, err := testkit.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := strings.ReplaceAll(string(b), dnsserver.DefaultAddr, p.DNSAddr)
 	conf = strings.ReplaceAll(conf, ":53 {", ":"+strconv.Itoa(port)+" {")
 	path := filepath.Join(t.TempDir(), "Corefile")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
@@ -203,6 +204,40 @@ func TestCorefileWithCoreDNS(t *testing.T) {
 		}
 		if nx := ask(tr, "nope.service.local.", dns.TypeA); nx.Rcode != dns.RcodeNameError {
 			t.Errorf("%s unknown name through CoreDNS: %s, want NXDOMAIN", tr, dns.RcodeToString[nx.Rcode])
+		}
+	}
+}
+
+// TestReadmeTestCommandIsCI: the test command README.md gives under
+// "Set up" is the one .ci/run runs, so a user running it tests what CI
+// tests.
+func TestReadmeTestCommandIsCI(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, setUp, _ := strings.Cut(string(readme), "\n## Set up\n")
+	setUp, _, _ = strings.Cut(setUp, "\n## ")
+	var command string
+	for line := range strings.SplitSeq(setUp, "\n") {
+		if strings.HasPrefix(line, "go test ") {
+			command, _, _ = strings.Cut(line, "#")
+			command = strings.TrimSpace(command)
+		}
+	}
+	if command == "" {
+		t.Fatal(`README.md has no "go test" line under "Set up"`)
+	}
+	ci, err := os.ReadFile(filepath.Join("..", "..", ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ci), "\nreadme_test='"+command+"'\n") {
+		t.Errorf(".ci/run does not run the README's test command %q as its readme_test", command)
+	}
+	for _, want := range []string{"./...", "testdata/harness"} {
+		if !strings.Contains(command, want) {
+			t.Errorf("the README's test command %q does not cover %s", command, want)
 		}
 	}
 }

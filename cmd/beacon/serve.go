@@ -45,6 +45,9 @@ type server struct {
 	log *slog.Logger
 	reg *prometheus.Registry
 
+	// nofile is the descriptor limit in force, after raising it.
+	nofile uint64
+
 	store  *store.Store
 	dns    *dnsserver.Server
 	http   *http.Server
@@ -60,6 +63,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, probe mdnsPr
 	log.Info("starting beacon", "version", buildVersion(), "data_dir", cfg.DataDir, "domain", cfg.zone(), "node", cfg.Node)
 	warnSetup(log, cfg, probe)
 	s := &server{cfg: cfg, log: log, reg: newRegistry(), fatal: make(chan error, 4)}
+	s.nofile = descriptorLimit(log)
 	err := s.start()
 	if err == nil {
 		select {
@@ -124,21 +128,23 @@ func (s *server) startHTTP(bg context.Context) error {
 	api := admin.New(admin.Config{
 		Datacenter: cfg.Datacenter, Token: cfg.Token, Ready: s.ready,
 		Gatherer: s.reg, Registerer: s.reg, Logger: s.log.With("component", "http"),
+		Logs: logSource(s.log), Version: buildVersion(),
 	}, s.store)
 	s.runBackground(bg, "admin", api.Run)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("http: %w", err)
 	}
+	lim := httpConnLimits(cfg, s.nofile, s.log)
+	lim.Registerer, lim.Logger = s.reg, s.log.With("component", "http")
+	ln = admin.LimitListener(ln, lim)
+	// NewServer carries cfg.TLS into srv.TLSConfig, which ServeTLS uses.
 	srv := admin.NewServer(cfg.HTTPAddr, api.Handler(), cfg.TLS)
 	cancelRequests(srv)
 	s.http = srv
 	scheme := "http"
 	if cfg.TLS != nil {
 		scheme = "https"
-		if srv.TLSConfig == nil {
-			srv.TLSConfig = cfg.TLS
-		}
 	}
 	go func() {
 		var err error
@@ -151,8 +157,33 @@ func (s *server) startHTTP(bg context.Context) error {
 			s.fatal <- fmt.Errorf("http: %w", err)
 		}
 	}()
-	s.log.Info("http listening", "addr", ln.Addr(), "scheme", scheme, "token", cfg.Token != "")
+	s.log.Info("http listening", "addr", ln.Addr(), "scheme", scheme, "token", cfg.Token != "",
+		"max_conns", lim.Total, "max_conns_per_client", lim.PerClient)
 	return nil
+}
+
+// descriptorLimit raises the soft limit on open descriptors to the hard
+// one and returns the limit in force.
+func descriptorLimit(log *slog.Logger) uint64 {
+	n, err := raiseNoFile()
+	if err != nil {
+		log.Warn("could not raise the open-file limit to the hard limit", "limit", n, "err", err)
+	}
+	log.Info("open-file limit", "limit", n)
+	return n
+}
+
+// httpConnLimits are the HTTP connection limits of cfg, with the total
+// lowered to half the descriptor limit nofile when above it: the other
+// half is for DNS over TCP, health checks and the database.
+func httpConnLimits(cfg *serveConfig, nofile uint64, log *slog.Logger) admin.ConnLimits {
+	lim := admin.ConnLimits{PerClient: cfg.HTTPMaxConnsPerClient, Total: cfg.HTTPMaxConns}
+	if half := nofile / 2; uint64(lim.Total) > half {
+		log.Warn("-http-max-conns is above half the open-file limit; lowered to it (raise the hard limit, ulimit -Hn, to allow more)",
+			"http_max_conns", lim.Total, "open_file_limit", nofile, "lowered_to", half)
+		lim.Total = int(max(half, 1))
+	}
+	return lim
 }
 
 // cancelRequests gives srv's requests a context that is cancelled when

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestServeInProcess runs serve itself under the race detector: it logs
@@ -78,7 +80,10 @@ func TestLoopback(t *testing.T) {
 // TestServeRecursorIsSelf: beacon refuses to start forwarding to itself,
 // with one line naming the recursor, instead of looping.
 func TestServeRecursorIsSelf(t *testing.T) {
-	dnsPort, _ := freePorts(t)
+	dnsPort, err := testkit.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
 	addr := "127.0.0.1:" + strconv.Itoa(dnsPort)
 	cfg, err := parseServe(newFlagSet("serve", ""), []string{"-data-dir", t.TempDir(), "-dns-addr", addr,
 		"-http-addr", "127.0.0.1:0", "-recursor", addr}, mapEnv(nil))

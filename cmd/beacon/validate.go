@@ -30,6 +30,8 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
 		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
+		{"http-max-conns-per-client", func() error { return atLeast(cfg.HTTPMaxConnsPerClient, 0) }},
+		{"http-max-conns", func() error { return atLeast(cfg.HTTPMaxConns, 1) }},
 	}
 	if err := validateDNS(&cfg.DNS, src); err != nil {
 		return err
@@ -77,6 +79,13 @@ func checkWorkers(n int) error {
 func nonEmpty(s string) error {
 	if s == "" {
 		return errors.New("must not be empty")
+	}
+	return nil
+}
+
+func atLeast(n, least int) error {
+	if n < least {
+		return fmt.Errorf("is %d; it must be at least %d", n, least)
 	}
 	return nil
 }

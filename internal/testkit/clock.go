@@ -1,6 +1,10 @@
-// Package testkit holds what beacon's tests share: a fake clock that
-// production code accepts wherever it takes a clock, so tests move time
-// forward instead of sleeping.
+// Package testkit holds what beacon's tests and test harnesses share: a
+// fake clock that production code accepts wherever it takes a clock, so
+// tests move time forward instead of sleeping; one build of the beacon
+// binary per test process; the real binary started on ports it picks
+// itself, in an environment without the caller's BEACON_* and CONSUL_*
+// settings, and stopped; and free loopback ports where port 0 cannot be
+// used.
 package testkit
 
 import (
