@@ -1,5 +1,7 @@
 package main
 
+import "strings"
+
 // The Consul-shaped JSON the CLI sends and reads; only the fields it uses.
 
 // registration is the body of PUT /v1/agent/service/register.
@@ -58,6 +60,13 @@ func (c *healthCheck) detail() string {
 	}
 	return c.Notes
 }
+
+// maintenancePrefix starts the ID of the check that maintenance mode
+// adds, in Consul and in beacon.
+const maintenancePrefix = "_service_maintenance:"
+
+// maintenance reports whether this is the check of maintenance mode.
+func (c *healthCheck) maintenance() bool { return strings.HasPrefix(c.CheckID, maintenancePrefix) }
 
 // statusRank orders Consul's statuses so that the worst one wins; an
 // unknown status counts as critical.

@@ -75,8 +75,21 @@ func run(ctx context.Context, std streams, args []string) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		usage(std.stdout)
-		return exitOK
+		if len(args) < 2 || name != "help" {
+			usage(std.stdout)
+			return exitOK
+		}
+		// `beacon help CMD` is `beacon CMD -h`: the command's usage and
+		// its flags.
+		if len(args) > 2 {
+			fmt.Fprintf(std.stderr, "beacon help: unexpected argument %q; run \"beacon help COMMAND\"\n", args[2])
+			return exitUsage
+		}
+		name, args = args[1], []string{name, "-h"}
+		if _, ok := commands[name]; !ok {
+			fmt.Fprintf(std.stderr, "beacon help: unknown command %q; run \"beacon help\" for the list\n", name)
+			return exitUsage
+		}
 	case "-version", "--version":
 		name = "version"
 	}
@@ -96,5 +109,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run \"beacon <command> -h\" for the flags of a command.")
+	fmt.Fprintln(w, "Run \"beacon help <command>\" (or \"beacon <command> -h\") for its usage and flags.")
 }
