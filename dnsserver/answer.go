@@ -13,33 +13,32 @@ import (
 // configuration and what it derives from snapshots, so answer is a pure
 // function of its arguments.
 type zone struct {
-	origin      string // lower-case FQDN
-	nsName      string // ns.<origin>
-	mbox        string // hostmaster.<origin>, the SOA's contact
-	nsAddr      netip.Addr
-	ttl         ttlPolicy
-	posTTL      uint32 // -ttl, for records that do not follow health
-	negTTL      uint32
-	onlyPassing bool
-	originWire  []byte      // origin, packed
-	tags        tagIndex    // derived from snapshots, not configuration
-	large       *largeCache // likewise
+	origin string // lower-case FQDN
+	nsName string // ns.<origin>
+	mbox   string // hostmaster.<origin>, the SOA's contact
+	nsAddr netip.Addr
+	// policy decides which instances answers hold and their TTLs.
+	policy     store.DNSPolicy
+	posTTL     uint32 // -ttl, for records that do not follow health
+	negTTL     uint32
+	originWire []byte      // origin, packed
+	tags       tagIndex    // derived from snapshots, not configuration
+	large      *largeCache // likewise
 }
 
 func newZone(cfg *Config) *zone {
 	var origin [256]byte
 	n, _ := dns.PackDomainName(cfg.Domain, origin[:], 0, nil, false)
 	return &zone{
-		originWire:  origin[:n:n],
-		large:       newLargeCache(cfg.CacheSize >= 0),
-		origin:      cfg.Domain,
-		nsName:      "ns." + cfg.Domain,
-		mbox:        "hostmaster." + cfg.Domain,
-		nsAddr:      listenIP(cfg.Addr),
-		ttl:         ttlPolicy{passing: cfg.TTL, warning: cfg.WarningTTL},
-		posTTL:      seconds(cfg.TTL),
-		negTTL:      seconds(cfg.NegativeTTL),
-		onlyPassing: cfg.OnlyPassing,
+		originWire: origin[:n:n],
+		large:      newLargeCache(cfg.CacheSize >= 0),
+		origin:     cfg.Domain,
+		nsName:     "ns." + cfg.Domain,
+		mbox:       "hostmaster." + cfg.Domain,
+		nsAddr:     listenIP(cfg.Addr),
+		policy:     cfg.Policy(),
+		posTTL:     seconds(cfg.TTL),
+		negTTL:     seconds(cfg.NegativeTTL),
 	}
 }
 

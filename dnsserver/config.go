@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/beacon-dns/beacon/store"
 )
 
 // Config configures a Server. New fills zero fields with the defaults
@@ -30,6 +32,11 @@ type Config struct {
 	NegativeTTL time.Duration
 	// OnlyPassing leaves warning instances out of answers; default false.
 	OnlyPassing bool
+	// PanicThreshold is the share, from 0 to 1, of a service's instances
+	// (those in maintenance aside) that must be healthy; below it answers
+	// hold all of them at WarningTTL, as Envoy's panic routing does.
+	// Default 0, which turns panic mode off.
+	PanicThreshold float64
 	// Recursors are upstream servers, "host" or "host:port" (port 53 by
 	// default), for names outside the zone; none means such queries get
 	// REFUSED. Validate gives each a port; Start looks host names up once.
@@ -202,6 +209,7 @@ func (c *Config) validate() error {
 		{"TTL", func() error { return checkTTL(c.TTL) }},
 		{"WarningTTL", func() error { return checkTTL(c.WarningTTL) }},
 		{"NegativeTTL", func() error { return checkTTL(c.NegativeTTL) }},
+		{"PanicThreshold", func() error { return checkShare(c.PanicThreshold) }},
 		{"Recursors", func() error { return normalize(&c.Recursors, eachOf(recursorAddr)) }},
 		{"RecursorAllow", func() error { return normalize(&c.RecursorAllow, eachOf(allowedNet)) }},
 		{"RateLimit", func() error { return checkNotNegative(c.RateLimit, "0 sets no limit") }},
@@ -212,6 +220,12 @@ func (c *Config) validate() error {
 		}
 	}
 	return nil
+}
+
+// Policy is the store.DNSPolicy the server answers with, from the
+// configuration; the API's explanations must use the same.
+func (c *Config) Policy() store.DNSPolicy {
+	return store.DNSPolicy{OnlyPassing: c.OnlyPassing, PanicThreshold: c.PanicThreshold, TTL: c.TTL, WarningTTL: c.WarningTTL}
 }
 
 // normalize replaces *v by its canonical form, or leaves it and returns

@@ -147,6 +147,14 @@ func parseNets(ss []string) []netip.Prefix {
 	return out
 }
 
+// checkShare accepts a share from 0 to 1.
+func checkShare(f float64) error {
+	if !(f >= 0 && f <= 1) {
+		return fmt.Errorf("%v is not a share from 0 to 1, such as 0.5; 0 turns panic mode off", f)
+	}
+	return nil
+}
+
 func checkNotNegative(n int, zero string) error {
 	if n < 0 {
 		return fmt.Errorf("%d is negative; %s", n, zero)

@@ -130,6 +130,7 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 	la := &largeAnswer{svc: svc, qtype: l.qtype}
 	var ttl rrsetTTL
 	var weights []uint32
+	panicking := l.z.policy.InPanic(svc)
 	switch l.qtype {
 	case dns.TypeA, dns.TypeAAAA:
 		la.addrLen = 4
@@ -142,10 +143,10 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 		weights = make([]uint32, 0, n)
 		for _, in := range svc.Instances {
 			a := in.Addr.Unmap().WithZone("")
-			if !l.eligible(in) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
+			if !l.z.policy.Includes(in, l.q.tag, panicking) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
 				continue
 			}
-			ttl.add(l.z.ttl.instanceTTL(in, l.now))
+			ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
 			w := uint32(weightOf(in))
 			if i, ok := seen[a]; ok {
 				weights[i] += w
@@ -167,14 +168,11 @@ func (l *lookup) buildLarge(svc *store.Service) *largeAnswer {
 		shared := false
 		var name [256]byte
 		for _, in := range svc.Instances {
-			if !l.eligible(in) {
+			if !l.z.policy.Includes(in, l.q.tag, panicking) {
 				continue
 			}
-			ttl.add(l.z.ttl.instanceTTL(in, l.now))
-			prio := uint16(1)
-			if in.Health == store.Warning {
-				prio = 2
-			}
+			ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
+			prio := priorityOf(in)
 			la.off = append(la.off, uint32(len(la.data)))
 			la.data = binary.BigEndian.AppendUint16(la.data, prio)
 			la.data = binary.BigEndian.AppendUint16(la.data, uint16(min(weightOf(in), 65535)))

@@ -93,12 +93,13 @@ func (l *lookup) answerA(svc *store.Service) (records, error) {
 	var r records
 	var ttl rrsetTTL
 	seen := map[netip.Addr]int{}
+	panicking := l.z.policy.InPanic(svc)
 	for _, in := range svc.Instances {
 		a := in.Addr.Unmap().WithZone("")
-		if !l.eligible(in) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
+		if !l.z.policy.Includes(in, l.q.tag, panicking) || !a.IsValid() || a.Is4() != (l.qtype == dns.TypeA) {
 			continue
 		}
-		ttl.add(l.z.ttl.instanceTTL(in, l.now))
+		ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
 		w := uint32(weightOf(in))
 		if i, ok := seen[a]; ok {
 			r.weights[i] += w
@@ -131,15 +132,13 @@ func (l *lookup) answerSRV(svc *store.Service) (records, error) {
 	var ttl rrsetTTL
 	size := 0
 	glued := map[string]bool{}
+	panicking := l.z.policy.InPanic(svc)
 	for _, in := range svc.Instances {
-		if !l.eligible(in) {
+		if !l.z.policy.Includes(in, l.q.tag, panicking) {
 			continue
 		}
-		ttl.add(l.z.ttl.instanceTTL(in, l.now))
-		prio := uint16(1)
-		if in.Health == store.Warning {
-			prio = 2
-		}
+		ttl.add(l.z.policy.InstanceTTL(in, l.now, panicking))
+		prio := priorityOf(in)
 		var target string
 		if a := in.Addr.Unmap().WithZone(""); a.IsValid() {
 			target = hexTarget(a, l.z.origin)
@@ -253,21 +252,23 @@ func (l *lookup) answerPTR() (records, error) {
 	return r, nil
 }
 
-// eligible reports whether in belongs in the answer: healthy (passing, or
-// warning unless -only-passing) and carrying the tag asked for.
-func (l *lookup) eligible(in *store.Instance) bool {
+// priorityOf is the SRV priority of an instance: 1 when passing, 2 when
+// warning and 3 when critical (in panic mode), so that RFC 2782 clients
+// try the healthiest first.
+func priorityOf(in *store.Instance) uint16 {
 	switch in.Health {
 	case store.Passing:
+		return 1
 	case store.Warning:
-		if l.z.onlyPassing {
-			return false
-		}
-	default:
-		return false
+		return 2
 	}
-	return l.q.tag == "" || in.HasTag(l.q.tag)
+	return 3
 }
 
+// weightOf is the SRV weight of an instance: its warning weight when
+// warning, else its passing one (a critical instance in panic mode is
+// weighted as if it passed, as Envoy's panic routing treats every host
+// alike).
 func weightOf(in *store.Instance) int {
 	if in.Health == store.Warning {
 		return in.Weights.Warning

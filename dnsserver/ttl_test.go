@@ -116,12 +116,12 @@ func TestNegativeTTL(t *testing.T) {
 
 func TestInstanceTTLUnit(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := ttlPolicy{passing: 30 * time.Second, warning: 5 * time.Second}
+	p := store.DNSPolicy{TTL: 30 * time.Second, WarningTTL: 5 * time.Second}
 	in := &store.Instance{Health: store.Passing, Checks: []*store.Check{
 		{Kind: store.KindTTL, TTL: 15 * time.Second, Heartbeat: now.Add(-5 * time.Second)},
 		{Kind: store.KindTTL, TTL: 60 * time.Second, Heartbeat: now},
 	}}
-	ttl, deadline := p.instanceTTL(in, now)
+	ttl, deadline := p.InstanceTTL(in, now, false)
 	if ttl != 10*time.Second || !deadline.Equal(now.Add(10*time.Second)) {
 		t.Errorf("got %s until %s, want 10s and the earlier deadline", ttl, deadline)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,6 +101,9 @@ func (s *Store) apply(batch []*request) {
 		for id := range t.lazy {
 			s.lazy[id] = struct{}{}
 		}
+		s.histMu.Lock()
+		s.hist = append(s.hist, t.history...)
+		s.histMu.Unlock()
 	}
 	s.publish(t)
 }
@@ -137,8 +141,12 @@ func (s *Store) commit(t *txn) error {
 			ids[id] = struct{}{}
 		}
 	}
+	hist := append(slices.Clip(s.hist), t.history...)
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := writeInstances(tx, ids, t.instance); err != nil {
+			return err
+		}
+		if err := writeHistory(tx, txWriter{tx}, hist, ids, t.instance, t.now); err != nil {
 			return err
 		}
 		if ceiling != s.ceiling {
@@ -148,10 +156,12 @@ func (s *Store) commit(t *txn) error {
 	})
 	s.metrics.commit(time.Since(start))
 	if err != nil {
+		s.metrics.writeError()
 		return fmt.Errorf("commit to %s: %w", s.path, err)
 	}
 	s.ceiling = ceiling
 	clear(s.lazy)
+	s.clearHistory()
 	return nil
 }
 
@@ -184,13 +194,27 @@ func (s *Store) flushLazy() {
 	}
 	snap := s.snap.Load()
 	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error { return writeInstances(tx, s.lazy, snap.Instance) })
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := writeInstances(tx, s.lazy, snap.Instance); err != nil {
+			return err
+		}
+		return writeHistory(tx, txWriter{tx}, s.hist, s.lazy, snap.Instance, s.opts.Now())
+	})
 	s.metrics.commit(time.Since(start))
 	if err != nil {
+		s.metrics.writeError()
 		s.opts.Logger.Error("flushing status changes failed; will retry", "path", s.path, "err", err)
 		return
 	}
 	clear(s.lazy)
+	s.clearHistory()
+}
+
+// clearHistory drops the transitions a commit has just written.
+func (s *Store) clearHistory() {
+	s.histMu.Lock()
+	s.hist = nil
+	s.histMu.Unlock()
 }
 
 // publish makes the txn's snapshot current, wakes whoever waits on what
@@ -210,4 +234,5 @@ func (s *Store) publish(t *txn) {
 		}
 	}
 	s.notify(t.events)
+	s.logChanges(t.events, t.history)
 }

@@ -121,6 +121,11 @@ func (s *Store) load() (err error) {
 		if node.ID, err = nodeID(meta); err != nil {
 			return err
 		}
+		for _, name := range [][]byte{bucketHistory, bucketHistoryGone} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
 		b, err := tx.CreateBucketIfNotExists(bucketInstances)
 		if err != nil {
 			return err

@@ -11,6 +11,13 @@ var (
 	bucketMeta = []byte("meta")
 	// bucketInstances maps instance ID to its JSON record, checks included.
 	bucketInstances = []byte("instances")
+	// bucketHistory maps instance ID, a NUL and a big-endian change index
+	// to one health transition as JSON; see history.go.
+	bucketHistory = []byte("history")
+	// bucketHistoryGone maps the ID of a deregistered instance whose
+	// history is kept to the big-endian Unix nanoseconds of its
+	// deregistration.
+	bucketHistoryGone = []byte("history-gone")
 
 	keySchema = []byte("schema")
 	// keyIndex holds a ceiling on every change index handed out so far;

@@ -57,7 +57,9 @@ type Service struct {
 	Tags []string
 	// tagCount counts instances per tag; Tags is its sorted key set.
 	tagCount map[string]int
-	done     chan struct{}
+	// counts counts instances by health, kept in step on every write.
+	counts ServiceCounts
+	done   chan struct{}
 }
 
 // Changed is closed when a later snapshot changes this service (or

@@ -89,6 +89,11 @@ type Store struct {
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
 
+	// hist holds health transitions published but not yet on disk; the
+	// committer changes it, History reads it.
+	histMu sync.Mutex
+	hist   []histEntry
+
 	// Owned by the committer goroutine.
 	ceiling  uint64
 	lazy     map[string]struct{}

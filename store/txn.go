@@ -26,6 +26,8 @@ type txn struct {
 	lazy    map[string]struct{}
 	events  []Event
 	closers []chan struct{}
+	// history holds the health transitions the txn made.
+	history []histEntry
 }
 
 type ownedService struct {
@@ -77,6 +79,9 @@ func (t *txn) put(old, in *Instance, durable, bumped bool) {
 	id := idOf(old, in)
 	if in != nil {
 		in.Health = worstOf(in.Checks)
+		if tr, ok := transitionOf(old, in, t.now); ok {
+			t.history = append(t.history, histEntry{id: id, index: t.index, tr: tr})
+		}
 		t.instances.set(id, in)
 	} else {
 		t.instances.del(id)
@@ -204,17 +209,20 @@ func (o *ownedService) upsert(in *Instance) {
 	i, ok := slices.BinarySearchFunc(s.Instances, in.ID, byID)
 	if ok {
 		o.retag(s.Instances[i].Tags, in.Tags)
+		s.counts.add(s.Instances[i], -1)
 		s.Instances[i] = in
 	} else {
 		o.retag(nil, in.Tags)
 		s.Instances = slices.Insert(s.Instances, i, in)
 	}
+	s.counts.add(in, +1)
 }
 
 func (o *ownedService) remove(old *Instance) {
 	s := o.svc
 	if i, ok := slices.BinarySearchFunc(s.Instances, old.ID, byID); ok {
 		o.retag(s.Instances[i].Tags, nil)
+		s.counts.add(s.Instances[i], -1)
 		s.Instances = slices.Delete(s.Instances, i, i+1)
 	}
 }

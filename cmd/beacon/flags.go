@@ -51,6 +51,7 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.DurationVar(&cfg.DNS.WarningTTL, "warning-ttl", dnsserver.DefaultWarningTTL, "DNS TTL when any instance in the answer is warning")
 	fs.DurationVar(&cfg.DNS.NegativeTTL, "negative-ttl", dnsserver.DefaultNegativeTTL, "SOA minimum: TTL of NXDOMAIN/NODATA answers")
 	fs.BoolVar(&cfg.DNS.OnlyPassing, "only-passing", false, "leave warning instances out of DNS answers")
+	fs.Float64Var(&cfg.DNS.PanicThreshold, "panic-threshold", 0, "when fewer than this `share` (0 to 1) of a service's instances not in maintenance are healthy, DNS answers with all of them at -warning-ttl; 0: off")
 	fs.Var((*listFlag)(&cfg.DNS.Recursors), "recursor", "upstream `host[:port]` for names outside the zone (repeatable; env: comma-separated)")
 	fs.IntVar(&cfg.DNS.RateLimit, "dns-rate-limit", dnsserver.DefaultRateLimit, "UDP responses per second to one client network (/24, /56); 0: no limit")
 	fs.IntVar(&cfg.DNS.RateLimitSlip, "dns-rate-limit-slip", dnsserver.DefaultRateLimitSlip, "over -dns-rate-limit, send one in `N` responses empty with TC set (clients retry over TCP) and drop the rest; 1: all truncated, 0: all dropped")

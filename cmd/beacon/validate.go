@@ -46,15 +46,16 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 
 // dnsFlags names the flag of each dnsserver.Config field that a flag sets.
 var dnsFlags = map[string]string{
-	"Addr":          "dns-addr",
-	"Domain":        "domain",
-	"TTL":           "ttl",
-	"WarningTTL":    "warning-ttl",
-	"NegativeTTL":   "negative-ttl",
-	"Recursors":     "recursor",
-	"RecursorAllow": "recursor-allow",
-	"RateLimit":     "dns-rate-limit",
-	"RateLimitSlip": "dns-rate-limit-slip",
+	"Addr":           "dns-addr",
+	"Domain":         "domain",
+	"TTL":            "ttl",
+	"WarningTTL":     "warning-ttl",
+	"NegativeTTL":    "negative-ttl",
+	"PanicThreshold": "panic-threshold",
+	"Recursors":      "recursor",
+	"RecursorAllow":  "recursor-allow",
+	"RateLimit":      "dns-rate-limit",
+	"RateLimitSlip":  "dns-rate-limit-slip",
 }
 
 // validateDNS applies dnsserver's own rules to the DNS flags, and names
