@@ -24,6 +24,30 @@ type uiInstancePage struct {
 	MaintenanceSince         string
 	Checks                   []uiCheck
 	CreateIndex, ModifyIndex uint64
+	// NoAddress says the registration gave none and DNS answers with
+	// the advertise address.
+	NoAddress bool
+	// DNS is what DNS does with the instance now, and Panic whether
+	// its service is in panic mode.
+	DNS   uiExplain
+	Panic bool
+	// History is the instance's health transitions, newest first;
+	// HistoryErr says why it could not be read.
+	History    []uiTransition
+	HistoryErr string
+}
+
+// uiExplain is explain's answer for one instance.
+type uiExplain struct {
+	InDNS   bool
+	TTL     int64
+	Reasons []string
+	TTLCaps []string
+}
+
+// uiTransition is one line of an instance's history.
+type uiTransition struct {
+	At, Ago, From, To, CheckID, Output string
 }
 
 // uiPair is one key and value, in key order.
@@ -64,7 +88,28 @@ func (a *API) uiInstance(w http.ResponseWriter, r *http.Request) error {
 		}
 		p.Checks = append(p.Checks, uiCheckOf(c, now))
 	}
+	p.NoAddress = in.NoAddress
+	svc := snap.Service(in.Name)
+	x := a.cfg.Policy.Explain(svc, "", now)
+	p.Panic = x.Panic
+	for _, ix := range x.Instances {
+		if ix.ID == in.ID {
+			p.DNS = uiExplainOf(ix)
+		}
+	}
+	trs, err := a.st.History(in.ID)
+	if err != nil {
+		p.HistoryErr = err.Error()
+	}
+	for _, t := range trs {
+		p.History = append(p.History, uiTransition{At: stamp(t.Time), Ago: ago(now, t.Time), From: string(t.From),
+			To: string(t.To), CheckID: t.CheckID, Output: clip(t.Output, uiOutputLen)})
+	}
 	return renderUI(w, "ui_instance.html", p)
+}
+
+func uiExplainOf(x store.InstanceExplanation) uiExplain {
+	return uiExplain{InDNS: x.InDNS, TTL: int64(x.TTL / time.Second), Reasons: x.Reasons, TTLCaps: x.TTLCaps}
 }
 
 // uiCheckOf describes a check. Header values are left out: they often

@@ -40,7 +40,8 @@ type uiServiceRow struct {
 	Tags       []string
 	Counts     uiCounts
 	DataTags   string // lower-case tags, space-separated
-	DataHealth string // the states of its instances, space-separated
+	DataHealth string // the states of its instances, and panic, space-separated
+	Panic      bool
 }
 
 type uiChange struct {
@@ -57,6 +58,7 @@ var uiHealthFilters = []uiOption{
 	{"passing", "with a passing instance", false},
 	{"warning", "with a warning instance", false},
 	{"critical", "with a critical instance", false},
+	{"panic", "in panic mode", false},
 }
 
 // ui is GET /ui/. It refreshes itself every 10 seconds.
@@ -67,7 +69,7 @@ func (a *API) ui(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	search := uiSearch{text: strings.ToLower(strings.TrimSpace(q.Get("q"))), health: q.Get("health")}
 	if !validHealthFilter(search.health) {
-		return badRequest("health %s is not a health filter; use passing, warning or critical, or leave it out", quote(search.health))
+		return badRequest("health %s is not a health filter; use passing, warning, critical or panic, or leave it out", quote(search.health))
 	}
 	return renderUI(w, "ui_list.html", a.uiList(r, search))
 }
@@ -121,6 +123,9 @@ func (a *API) uiList(r *http.Request, search uiSearch) uiListPage {
 			p.Counts.add(in.Health)
 		}
 		row.DataHealth = statesOf(row.Counts)
+		if row.Panic = a.cfg.Policy.InPanic(svc); row.Panic {
+			row.DataHealth += " panic"
+		}
 		p.Total++
 		if search.match(&row) {
 			p.Services = append(p.Services, row)

@@ -28,6 +28,13 @@ type uiServicePage struct {
 	Shown, Matching int
 	Search          string
 	Token           string
+	// Tag is the tag DNS is asked for ("" for none), TagOptions offer
+	// the service's tags; Panic says the service is in panic mode, and
+	// InDNS counts the instances DNS answers with.
+	Tag        string
+	TagOptions []uiOption
+	Panic      bool
+	InDNS      int
 }
 
 // uiInstanceRow is one instance in a service's list.
@@ -37,6 +44,7 @@ type uiInstanceRow struct {
 	Maintenance                   string // the reason, when in maintenance
 	InMaintenance                 bool
 	Checks                        []uiStatus
+	DNS                           uiExplain
 }
 
 // uiInstanceFilters are the choices of the service page's health filter.
@@ -66,15 +74,29 @@ func (a *API) uiService(w http.ResponseWriter, r *http.Request) error {
 		o.Selected = o.Value == health
 		p.HealthOptions = append(p.HealthOptions, o)
 	}
+	p.Tag = r.URL.Query().Get("tag")
+	p.TagOptions = append(p.TagOptions, uiOption{"", "any tag", p.Tag == ""})
+	for _, t := range svc.Tags {
+		p.TagOptions = append(p.TagOptions, uiOption{t, "tag " + t, t == p.Tag})
+	}
 	now := a.cfg.Now()
-	for _, in := range svc.Instances {
+	// Explain lists the instances in svc's order, so the i-th explains
+	// the i-th.
+	x := a.cfg.Policy.Explain(svc, p.Tag, now)
+	p.Panic = x.Panic
+	for i, in := range svc.Instances {
 		p.Counts.add(in.Health)
+		if x.Instances[i].InDNS {
+			p.InDNS++
+		}
 		if health != "" && string(in.Health) != health {
 			continue
 		}
 		p.Matching++
 		if len(p.Instances) < uiInstanceLimit {
-			p.Instances = append(p.Instances, p.instanceRow(in, now))
+			row := p.instanceRow(in, now)
+			row.DNS = uiExplainOf(x.Instances[i])
+			p.Instances = append(p.Instances, row)
 		}
 	}
 	p.Shown = len(p.Instances)

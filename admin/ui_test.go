@@ -264,3 +264,51 @@ func TestUIToken(t *testing.T) {
 		t.Errorf("a token sent as a header leaks into links")
 	}
 }
+
+// TestUIExplainAndPanic: the service and instance pages say whether DNS
+// answers with each instance and why not, and the list marks and finds
+// the services in panic mode.
+func TestUIExplainAndPanic(t *testing.T) {
+	e := newEnv(t, Config{Policy: store.DNSPolicy{PanicThreshold: 0.6, TTL: 30 * time.Second, WarningTTL: 5 * time.Second}})
+	e.register(`{"ID":"web1","Name":"web","Address":"10.0.0.1","Tags":["blue"]}`)
+	e.register(`{"ID":"web2","Name":"web","Address":"10.0.0.2","Check":{"TTL":"1m","Status":"passing"}}`)
+	e.must(200, "PUT", "/v1/agent/check/fail/service:web2?note=connection+refused", "")
+	e.register(`{"ID":"db1","Name":"db","Address":"10.0.0.9","Check":{"TTL":"1m","Status":"passing"}}`)
+	e.register(`{"ID":"db2","Name":"db","Address":"10.0.0.8","Check":{"TTL":"1m","Status":"passing"}}`)
+	e.must(200, "PUT", "/v1/agent/check/fail/service:db2?note=timeout", "")
+	e.must(200, "PUT", "/v1/agent/service/maintenance/db1?enable=true&reason=backup", "")
+
+	// web: 1 of 2 healthy is below 0.6.
+	body := e.page(t, "/ui/services/web")
+	for _, want := range []string{"Panic mode", "with <strong>2</strong> of 2 instances", "panic mode (1 of 2"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("web's page lacks %q", want)
+		}
+	}
+	body = e.page(t, "/ui/services/web?tag=blue")
+	for _, want := range []string{"with <strong>1</strong> of 2 instances", `does not carry the tag &#34;blue&#34;`, `<option value="blue" selected>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("web's page for tag blue lacks %q", want)
+		}
+	}
+	// db: its one instance out of maintenance is critical, so panic
+	// mode lets it in; the one in maintenance stays out.
+	body = e.page(t, "/ui/instances/db1")
+	for _, want := range []string{`<span class="no">No.</span>`, "maintenance mode since", "backup"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("db1's page lacks %q", want)
+		}
+	}
+	body = e.page(t, "/ui/instances/web1")
+	if !strings.Contains(body, `<span class="yes">Yes</span>, with TTL 5s.`) || !strings.Contains(body, "-warning-ttl 5s: the service is in panic mode") {
+		t.Errorf("web1's page does not give its TTL in panic mode")
+	}
+	body = e.page(t, "/ui/")
+	if strings.Count(body, ">panic mode</span>") != 2 {
+		t.Errorf("the list does not mark both services in panic mode")
+	}
+	e.must(200, "PUT", "/v1/agent/check/pass/service:web2", "")
+	if got := listed(e.page(t, "/ui/?health=panic")); strings.Join(got, ",") != "db" {
+		t.Errorf("health=panic lists %v, want [db]", got)
+	}
+}
