@@ -44,6 +44,8 @@ func init() {
 		"deregister": {"remove an instance", runDeregister},
 		"services":   {"list services and their healthy/total counts", runServices},
 		"instances":  {"list instances of a service with health", runInstances},
+		"explain":    {"say why each instance of a service is in DNS or not", runExplain},
+		"history":    {"list an instance's health transitions", runHistory},
 		"maint":      {"put an instance in or out of maintenance mode", runMaint},
 		"pass":       {"mark a TTL check passing", checkCommand("pass")},
 		"warn":       {"mark a TTL check warning", checkCommand("warn")},
@@ -53,7 +55,7 @@ func init() {
 }
 
 // commandOrder is the order of the usage text.
-var commandOrder = []string{"serve", "register", "deregister", "services", "instances", "maint", "pass", "warn", "fail", "version"}
+var commandOrder = []string{"serve", "register", "deregister", "services", "instances", "explain", "history", "maint", "pass", "warn", "fail", "version"}
 
 func main() {
 	// The first signal cancels ctx and starts a graceful shutdown; stop
