@@ -79,7 +79,7 @@ func TestHistoryAcrossRestart(t *testing.T) {
 		t.Fatalf("after a restart, history\n%s\nwant\n%s", got, want)
 	}
 	body := e.page(t, "/ui/instances/job1")
-	for _, s := range []string{"disk full", "disk at 95%", "reboot", "<td data-label=\"from\"><span class=\"passing\">passing</span></td>"} {
+	for _, s := range []string{"disk full", "disk at 95%", "reboot", `<span class="passing">passing</span> → <span class="critical">critical</span>`} {
 		if !strings.Contains(body, s) {
 			t.Errorf("the instance page lacks %q of its history", s)
 		}

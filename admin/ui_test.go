@@ -106,6 +106,11 @@ func TestUIScriptHash(t *testing.T) {
 	if want := "script-src 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"; !strings.Contains(uiCSP, want) {
 		t.Errorf("policy %q does not allow the script served (%s)", uiCSP, want)
 	}
+	// The script hides rows with the hidden attribute, which the stacked
+	// tables' display:block would otherwise override on a phone.
+	if !strings.Contains(body, "[hidden]{display:none!important}") {
+		t.Errorf("the layout does not keep hidden rows hidden")
+	}
 	for _, d := range strings.Split(uiCSP, ";") {
 		if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" && len(f) != 2 {
 			t.Errorf("policy %q allows more scripts than the one", uiCSP)
