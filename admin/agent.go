@@ -2,7 +2,6 @@ package admin
 
 import (
 	"encoding/json"
-	"fmt"
 	"hash/fnv"
 	"net/http"
 	"runtime"
@@ -260,24 +259,11 @@ func (a *API) checkDeregister(w http.ResponseWriter, r *http.Request) error {
 	return a.writeOK(w)
 }
 
-// maxOutput is how much of a TTL report's output Consul keeps (its
-// CheckTTL's default OutputMaxSize, 4 KiB).
-const maxOutput = 4096
-
-// ttlOutput cuts a TTL report's output as Consul's CheckTTL.SetStatus
-// does, noting how much was kept.
-func ttlOutput(s string) string {
-	if len(s) <= maxOutput {
-		return s
-	}
-	return fmt.Sprintf("%s ... (captured %d of %d bytes)", s[:maxOutput], maxOutput, len(s))
-}
-
 // checkMark is PUT /v1/agent/check/{pass,warn,fail}/:id?note=, a TTL
 // report whose output is the note.
 func (a *API) checkMark(status store.Status) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if err := a.st.UpdateTTL(r.PathValue("id"), status, ttlOutput(r.URL.Query().Get("note"))); err != nil {
+		if err := a.st.UpdateTTL(r.PathValue("id"), status, r.URL.Query().Get("note")); err != nil {
 			return storeError(err)
 		}
 		return a.writeOK(w)
@@ -298,7 +284,7 @@ func (a *API) checkUpdate(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("Status: %s is not a check status; use passing, warning or critical", quote(status))
 	}
 	warnIgnored(w, o.unknown(), nil)
-	if err := a.st.UpdateTTL(r.PathValue("id"), store.Status(status), ttlOutput(output)); err != nil {
+	if err := a.st.UpdateTTL(r.PathValue("id"), store.Status(status), output); err != nil {
 		return storeError(err)
 	}
 	return a.writeOK(w)

@@ -19,32 +19,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/beacon-dns/beacon/store"
 )
-
-// fillStore registers n instances over 1,000 services with 64 writers, so
-// the group commit keeps the setup short.
-func fillStore(b *testing.B, st *store.Store, n int) {
-	b.Helper()
-	var wg sync.WaitGroup
-	var once sync.Once
-	for w := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 64 {
-				_, err := st.Register(store.Registration{ID: fmt.Sprintf("fill-%d", i), Name: fmt.Sprintf("svc%d", i%1000),
-					Address: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Port: 8080,
-					Tags: []string{"v1"}, Meta: map[string]string{"version": "1"}})
-				if err != nil {
-					once.Do(func() { b.Error(err) })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-}
 
 // procStatus reads one "Key: N kB" line of /proc/self/status, in bytes.
 func procStatus(b *testing.B, key string) uint64 {
@@ -122,8 +100,11 @@ func BenchmarkLargeReadRSS(b *testing.B) {
 		}
 	}
 	st := openStore(b, b.TempDir())
-	b.Cleanup(func() { _ = st.Close() })
-	fillStore(b, st, n)
+	names := make([]string, 1000)
+	for i := range names {
+		names[i] = fmt.Sprintf("svc%d", i)
+	}
+	teststore.Fill(b, st, n, names)
 
 	// Each round gets an API of its own, so no round finds an answer
 	// that an earlier one encoded.

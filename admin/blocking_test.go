@@ -226,10 +226,7 @@ func TestBlockingClientGone(t *testing.T) {
 func TestBlockingSurvivesReadTimeout(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.seed()
-	srv := NewServer("127.0.0.1:0", e.api.Handler(), nil)
-	srv.ReadTimeout = 100 * time.Millisecond
-	srv.ReadHeaderTimeout = 100 * time.Millisecond
-	addr := serve(t, srv)
+	addr := e.serveTimed(100*time.Millisecond, 100*time.Millisecond)
 	idx := indexOf(t, e.must(200, "GET", "/v1/health/service/web", ""))
 	start := time.Now()
 	resp, err := http.Get(fmt.Sprintf("http://%s/v1/health/service/web?index=%d&wait=600ms", addr, idx))

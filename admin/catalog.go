@@ -84,6 +84,19 @@ func pick(svc *store.Service, q *query) []*store.Instance {
 	return out
 }
 
+// renderKept renders each of ins and keeps, in order, those that pass the
+// filter f; fields gives the filter what a rendered value holds.
+func renderKept[T any](ins []*store.Instance, f node, render func(*store.Instance) T, fields func(T) datum) []T {
+	out := make([]T, 0, len(ins))
+	for _, in := range ins {
+		v := render(in)
+		if keep(f, func() datum { return fields(v) }) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
 func hasTags(in *store.Instance, tags []string) bool {
 	for _, t := range tags {
 		if !in.HasTag(t) {
@@ -101,16 +114,7 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap, svc := a.serviceFor(w, r, q)
 	render := func() any {
-		rd := a.renderer(snap)
-		ins := pick(svc, q)
-		out := make([]catalogServiceJSON, 0, len(ins))
-		for _, in := range ins {
-			c := rd.catalogService(in)
-			if keep(f, func() datum { return serviceNodeDatum(c) }) {
-				out = append(out, c)
-			}
-		}
-		return out
+		return renderKept(pick(svc, q), f, a.renderer(snap).catalogService, serviceNodeDatum)
 	}
 	return a.writeShared(w, r, "catalog", svc, q, f, render)
 }

@@ -27,8 +27,10 @@ func badRequest(format string, args ...any) error {
 }
 
 // storeError maps the store's errors onto status codes in one place:
-// invalid input is 400, an unknown ID 404, a closed store 503 and
-// anything else (a failed commit above all) 500.
+// invalid input is 400, an unknown ID 404, a closed store, one that
+// stopped taking writes (its message says what is known of the write) or
+// an etcd that did not commit in time 503, and anything else (a commit
+// that changed nothing) 500.
 func storeError(err error) error {
 	var ve *store.ValidationError
 	switch {
@@ -38,9 +40,8 @@ func storeError(err error) error {
 		return errorf(http.StatusBadRequest, "%s", err)
 	case errors.Is(err, store.ErrNotFound):
 		return errorf(http.StatusNotFound, "%s", err)
-	case errors.Is(err, store.ErrConflict):
-		return errorf(http.StatusConflict, "%s", err)
-	case errors.Is(err, store.ErrClosed):
+	case errors.Is(err, store.ErrClosed), errors.Is(err, store.ErrWritesStopped),
+		errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrNotLoaded):
 		return errorf(http.StatusServiceUnavailable, "%s", err)
 	}
 	return errorf(http.StatusInternalServerError, "write failed, nothing was changed: %s", err)

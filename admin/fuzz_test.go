@@ -13,7 +13,6 @@ import (
 // Seeds are in testdata/fuzz/FuzzRegister.
 func FuzzRegister(f *testing.F) {
 	st := openStore(f, f.TempDir())
-	f.Cleanup(func() { _ = st.Close() })
 	h := New(Config{Logger: quietLogger()}, st).Handler()
 	f.Add([]byte(`{"Name":"web","Port":80}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -2,6 +2,7 @@ package admin
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/beacon-dns/beacon/store"
 )
@@ -16,30 +17,15 @@ func (a *API) healthService(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap, svc := a.serviceFor(w, r, q)
 	render := func() any {
-		rd := a.renderer(snap)
 		ins := pick(svc, q)
-		out := make([]serviceEntryJSON, 0, len(ins))
-		for _, in := range ins {
-			if q.passing && !allPassing(in) {
-				continue
-			}
-			e := rd.entry(in)
-			if keep(f, func() datum { return entryDatum(e) }) {
-				out = append(out, e)
-			}
+		if q.passing {
+			ins = slices.DeleteFunc(ins, func(in *store.Instance) bool {
+				return slices.ContainsFunc(in.Checks, func(c *store.Check) bool { return c.Status != store.Passing })
+			})
 		}
-		return out
+		return renderKept(ins, f, a.renderer(snap).entry, entryDatum)
 	}
 	return a.writeShared(w, r, "health", svc, q, f, render)
-}
-
-func allPassing(in *store.Instance) bool {
-	for _, c := range in.Checks {
-		if c.Status != store.Passing {
-			return false
-		}
-	}
-	return true
 }
 
 // healthChecks is GET /v1/health/checks/:name: the checks of a service's

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/beacon-dns/beacon/store"
@@ -29,20 +31,16 @@ type env struct {
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
+// openStore opens a real store in dir, closed and checked when the test
+// ends.
 func openStore(t testing.TB, dir string) *store.Store {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: dir, NodeName: "node1", Datacenter: "dc1",
-		Advertise: "127.0.0.1", Logger: quietLogger()})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	return st
+	return teststore.Open(t, store.Options{Dir: dir, NodeName: "node1", Datacenter: "dc1", Advertise: "127.0.0.1"})
 }
 
 func newEnv(t testing.TB, cfg Config) *env {
 	t.Helper()
 	st := openStore(t, t.TempDir())
-	t.Cleanup(func() { _ = st.Close() })
 	reg := prometheus.NewRegistry()
 	if cfg.Registerer == nil {
 		cfg.Registerer = reg
@@ -126,7 +124,7 @@ func decode(t testing.TB, r reply, v any) {
 }
 
 // errorLine checks the error contract: text/plain, one line.
-func errorLine(t *testing.T, r reply) {
+func errorLine(t testing.TB, r reply) {
 	t.Helper()
 	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		t.Errorf("error Content-Type = %q, want text/plain", ct)
@@ -134,6 +132,19 @@ func errorLine(t *testing.T, r reply) {
 	if strings.Count(r.body, "\n") != 1 || !strings.HasSuffix(r.body, "\n") || len(strings.TrimSpace(r.body)) == 0 {
 		t.Errorf("error body %q is not one line", r.body)
 	}
+}
+
+// refused sends a request that must be refused with want and a one-line
+// error, and must leave the catalog's index where it was.
+func (e *env) refused(want int, method, path, body string) reply {
+	e.t.Helper()
+	before := e.st.Snapshot().Index()
+	r := e.must(want, method, path, body)
+	errorLine(e.t, r)
+	if after := e.st.Snapshot().Index(); after != before {
+		e.t.Errorf("a refused %s %s moved the index from %d to %d", method, path, before, after)
+	}
+	return r
 }
 
 // waitFor polls cond with a short deadline.
@@ -155,6 +166,16 @@ func (e *env) seed() {
 	e.register(`{"ID":"web1","Name":"web","Address":"10.0.0.1","Port":8080,"Tags":["v1","primary"],"Meta":{"version":"1.0"}}`)
 	e.register(`{"ID":"web2","Name":"web","Address":"10.0.0.2","Port":8080,"Tags":["v2"],"Check":{"TTL":"30s","Status":"passing"}}`)
 	e.register(`{"ID":"db1","Name":"db","Address":"10.0.0.9","Port":5432}`)
+}
+
+// serveTimed serves e's API through NewServer, with its header and body
+// read timeouts shortened to the given ones, until the test ends, and
+// returns its address.
+func (e *env) serveTimed(readHeader, read time.Duration) string {
+	e.t.Helper()
+	srv := NewServer("127.0.0.1:0", e.api.Handler(), nil)
+	srv.ReadHeaderTimeout, srv.ReadTimeout = readHeader, read
+	return serve(e.t, srv)
 }
 
 // serve runs srv on a fresh listener on 127.0.0.1 until the test ends,

@@ -274,7 +274,7 @@ func decodeCheck(o *object) (store.CheckSpec, []string, error) {
 	// is also Consul's default. The others are Consul's read-only
 	// fields, sent back by clients that registered what they had read.
 	var unused []string
-	if n := o.integer("OutputMaxSize"); n != 0 && n != maxOutput {
+	if n := o.integer("OutputMaxSize"); n != 0 && n != store.MaxOutputLen {
 		unused = append(unused, o.path+"OutputMaxSize")
 	}
 	unused = append(unused, o.takeUnused(o.path, "Type", "Definition", "ExposedPort")...)

@@ -250,7 +250,7 @@ func (a *API) admit(r *http.Request, rt route) error {
 func (a *API) commonHeaders(w http.ResponseWriter) {
 	setIndex(w, a.st.Snapshot().Index())
 	h := w.Header()
-	h.Set("X-Consul-KnownLeader", "true")
+	h.Set("X-Consul-KnownLeader", a.knownLeader())
 	h.Set("X-Consul-LastContact", "0")
 }
 

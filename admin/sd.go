@@ -56,7 +56,7 @@ func (a *API) prometheusTargets(w http.ResponseWriter, r *http.Request) error {
 			g.Targets = append(g.Targets, net.JoinHostPort(in.Address, strconv.Itoa(in.Port)))
 		}
 		slices.SortStableFunc(groups, func(x, y *targetGroup) int {
-			if d := healthRank(x.Labels[labelHealth]) - healthRank(y.Labels[labelHealth]); d != 0 {
+			if d := store.Status(x.Labels[labelHealth]).Rank() - store.Status(y.Labels[labelHealth]).Rank(); d != 0 {
 				return d
 			}
 			return strings.Compare(x.Labels[labelTags], y.Labels[labelTags])
@@ -108,14 +108,4 @@ func labelKey(labels map[string]string) string {
 		b.WriteString(strconv.Quote(k) + "=" + strconv.Quote(labels[k]) + ";")
 	}
 	return b.String()
-}
-
-func healthRank(h string) int {
-	switch store.Status(h) {
-	case store.Passing:
-		return 0
-	case store.Warning:
-		return 1
-	}
-	return 2
 }

@@ -21,10 +21,7 @@ import (
 func TestSlowAndOversizedRequests(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.seed()
-	srv := NewServer("127.0.0.1:0", e.api.Handler(), nil)
-	srv.ReadHeaderTimeout = 200 * time.Millisecond
-	srv.ReadTimeout = 400 * time.Millisecond
-	addr := serve(t, srv)
+	addr := e.serveTimed(200*time.Millisecond, 400*time.Millisecond)
 
 	register := "PUT /v1/agent/service/register HTTP/1.1\r\nHost: beacon\r\n"
 	cases := []struct {

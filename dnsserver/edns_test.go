@@ -2,10 +2,8 @@ package dnsserver
 
 import (
 	"fmt"
-	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/miekg/dns"
 
@@ -210,31 +208,4 @@ func TestEDNS(t *testing.T) {
 			}
 		})
 	}
-}
-
-// exchangeRaw sends q and returns the reply with its exact bytes.
-func exchangeRaw(t testing.TB, network string, addr net.Addr, q *dns.Msg) (*dns.Msg, []byte) {
-	t.Helper()
-	conn, err := net.DialTimeout(network, addr.String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	co := &dns.Conn{Conn: conn, UDPSize: dns.MaxMsgSize}
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if err := co.WriteMsg(q); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := co.ReadMsgHeader(nil)
-	if err != nil {
-		t.Fatalf("read reply: %v", err)
-	}
-	r := new(dns.Msg)
-	if err := r.Unpack(raw); err != nil {
-		t.Fatalf("unpack reply: %v", err)
-	}
-	if r.Id != q.Id {
-		t.Fatalf("reply ID %d, want %d", r.Id, q.Id)
-	}
-	return r, raw
 }

@@ -156,6 +156,7 @@ func (h *handler) forward(w dns.ResponseWriter, req *dns.Msg, e edns, tcp bool, 
 	if err != nil {
 		m = refusal(req, rcodeOf(err))
 	}
+	h.met.forwards[rcodeIndex(m.Rcode)].Inc()
 	m.Extra = dropOPT(m.Extra)
 	finish(m, e, tcp)
 	h.write(w, req, m, &meta{}, cacheKey{}, e.limit(tcp), start)

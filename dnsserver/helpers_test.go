@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/miekg/dns"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
@@ -58,11 +60,7 @@ func newFixture(t testing.TB, mod func(*Config)) *fixture {
 func newTunedFixture(t testing.TB, mod func(*Config), tune func(*Server)) *fixture {
 	t.Helper()
 	clk := newClock()
-	st, err := store.Open(store.Options{Dir: t.TempDir(), NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := teststore.Open(t, store.Options{NodeName: "node1", Now: clk.Now, Logger: quiet, FlushInterval: 20 * time.Millisecond})
 	reg := prometheus.NewRegistry()
 	cfg := Config{Addr: "127.0.0.1:0", Logger: quiet, Registerer: reg, Now: clk.Now}
 	if mod != nil {
@@ -311,4 +309,50 @@ func mustGather(t *testing.T, f *fixture) []*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	return mfs
+}
+
+// exchangeRaw sends q and returns the reply with its exact bytes.
+func exchangeRaw(t testing.TB, network string, addr net.Addr, q *dns.Msg) (*dns.Msg, []byte) {
+	t.Helper()
+	b, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, raw := roundTrip(t, network, addr, b)
+	if r.Id != q.Id {
+		t.Fatalf("reply ID %d, want %d", r.Id, q.Id)
+	}
+	return r, raw
+}
+
+// exchangeBytes sends raw bytes as one query and returns the reply.
+func exchangeBytes(t testing.TB, network string, addr net.Addr, b []byte) *dns.Msg {
+	t.Helper()
+	r, _ := roundTrip(t, network, addr, b)
+	return r
+}
+
+// roundTrip sends b as one query and returns the reply, decoded and as
+// its exact bytes.
+func roundTrip(t testing.TB, network string, addr net.Addr, b []byte) (*dns.Msg, []byte) {
+	t.Helper()
+	conn, err := net.DialTimeout(network, addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	co := &dns.Conn{Conn: conn, UDPSize: dns.MaxMsgSize}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := co.Write(b); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := co.ReadMsgHeader(nil)
+	if err != nil {
+		t.Fatalf("read reply: %v", err)
+	}
+	r := new(dns.Msg)
+	if err := r.Unpack(raw); err != nil {
+		t.Fatalf("unpack reply: %v", err)
+	}
+	return r, raw
 }

@@ -7,13 +7,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"text/template"
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // The interoperability tests run beacon's server in process against
@@ -85,31 +86,13 @@ func config(t *testing.T, dir, name string, data any) string {
 	return p
 }
 
-// lockedBuffer collects a program's output for the failure message.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // daemon starts a program that stays in the foreground and answers DNS
 // on addr, and waits until it answers a SOA query for the zone (which it
 // forwards to beacon). The program is stopped, by its PID, when the test
 // ends.
 func daemon(t *testing.T, addr string, path string, args ...string) {
 	t.Helper()
-	out := &lockedBuffer{}
+	out := &testkit.SyncBuffer{}
 	cmd := exec.Command(path, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

@@ -2,6 +2,7 @@ package dnsserver
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -70,6 +71,11 @@ type metrics struct {
 	hits     prometheus.Counter
 	misses   prometheus.Counter
 	panics   prometheus.Counter
+	// forwards counts the replies of forwarded queries by rcode.
+	forwards [len(rcodeLabels)]prometheus.Counter
+	// panicking is the number of services in panic mode, kept by
+	// panicWatch.
+	panicking atomic.Int64
 }
 
 // newMetrics registers on reg; with nil it registers nothing but still
@@ -104,6 +110,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			m.requests[t][r] = requests.WithLabelValues(tl, rl)
 		}
 	}
+	forwards := f.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "beacon", Subsystem: "dns", Name: "forwards_total",
+		Help: "DNS requests for names outside the zone answered through the recursors, by the response code of the reply.",
+	}, []string{"rcode"})
+	for r, rl := range rcodeLabels {
+		m.forwards[r] = forwards.WithLabelValues(rl)
+	}
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "beacon", Subsystem: "dns", Name: "panic_services",
+		Help: "Services in panic mode: fewer of their instances healthy than -panic-threshold, so DNS answers with all of them.",
+	}, func() float64 { return float64(m.panicking.Load()) })
 	return m
 }
 

@@ -227,30 +227,6 @@ func TestFormErr(t *testing.T) {
 	}
 }
 
-// exchangeBytes sends raw bytes as one query and returns the reply.
-func exchangeBytes(t *testing.T, network string, addr net.Addr, b []byte) *dns.Msg {
-	t.Helper()
-	conn, err := net.DialTimeout(network, addr.String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	co := &dns.Conn{Conn: conn, UDPSize: dns.MaxMsgSize}
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := co.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := co.ReadMsgHeader(nil)
-	if err != nil {
-		t.Fatalf("read reply: %v", err)
-	}
-	r := new(dns.Msg)
-	if err := r.Unpack(raw); err != nil {
-		t.Fatalf("unpack reply: %v", err)
-	}
-	return r
-}
-
 func TestShutdown(t *testing.T) {
 	f := newFixture(t, nil)
 	srv, err := New(Config{Addr: "127.0.0.1:0", Logger: quiet}, f.st)

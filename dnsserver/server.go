@@ -35,6 +35,9 @@ type Server struct {
 	cfg Config
 	h   *handler
 	rrl *limiter // nil without a rate limit
+	// panics logs and counts services in panic mode; nil with panic
+	// mode off.
+	panics *panicWatch
 
 	// tcpLim are the TCP limits, from cfg and the timeouts above.
 	tcpLim tcpLimits
@@ -69,7 +72,9 @@ func New(cfg Config, src Source) (*Server, error) {
 		conns: cfg.MaxTCPConns, first: readTimeout, idle: cfg.TCPIdleTimeout,
 		write: writeTimeout, queries: cfg.MaxTCPQueries,
 	}
-	return &Server{cfg: cfg, h: newHandler(&cfg, src, newMetrics(cfg.Registerer)), rrl: newLimiter(&cfg), tcpLim: lim, state: errNotStarted}, nil
+	met := newMetrics(cfg.Registerer)
+	return &Server{cfg: cfg, h: newHandler(&cfg, src, met), rrl: newLimiter(&cfg), tcpLim: lim, state: errNotStarted,
+		panics: newPanicWatch(&cfg, src, met)}, nil
 }
 
 // Start binds UDP and TCP on cfg.Addr (with port 0, one port free for
@@ -147,6 +152,7 @@ func (s *Server) Start() error {
 			return fmt.Errorf("dns: serve on %s: %v", s.cfg.Addr, err)
 		}
 	}
+	s.panics.start()
 	s.stateMu.Lock()
 	s.state = nil
 	s.stateMu.Unlock()
@@ -212,6 +218,7 @@ func (s *Server) shutdownLocked(ctx context.Context) error {
 	if s.h.fwd != nil {
 		s.h.fwd.stop()
 	}
+	s.panics.shutdown()
 	var errs []error
 	if s.udp != nil {
 		if err := s.udp.ShutdownContext(ctx); err != nil {

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
 
 	"github.com/beacon-dns/beacon/internal/testkit"
 	"github.com/beacon-dns/beacon/store"
@@ -26,35 +26,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // the BoltDB file's consistency.
 func openStore(t testing.TB, dir string, now func() time.Time) *store.Store {
 	t.Helper()
-	st, err := store.Open(store.Options{Dir: dir, NodeName: "test", Now: now, Logger: quiet})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := st.Close(); err != nil {
-			t.Errorf("close store: %v", err)
-		}
-		checkDB(t, st.Path())
-	})
-	return st
-}
-
-func checkDB(t testing.TB, path string) {
-	t.Helper()
-	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
-	if err != nil {
-		t.Errorf("reopen %s: %v", path, err)
-		return
-	}
-	defer db.Close()
-	if err := db.View(func(tx *bolt.Tx) error {
-		for err := range tx.Check() {
-			t.Errorf("%s: %v", path, err)
-		}
-		return nil
-	}); err != nil {
-		t.Errorf("check %s: %v", path, err)
-	}
+	return teststore.Open(t, store.Options{Dir: dir, NodeName: "test", Now: now, Logger: quiet})
 }
 
 // start runs a scheduler on st until the test ends (or stop is called).

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -76,7 +75,7 @@ func TestOutOfDescriptorsKeepsStatus(t *testing.T) {
 	clk := testkit.NewClock()
 	st := openStore(t, t.TempDir(), nil)
 	reg := prometheus.NewPedanticRegistry()
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	// Targets that fail once really checked: a closed port and a 500.
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -149,22 +148,4 @@ func TestOutOfDescriptorsKeepsStatus(t *testing.T) {
 		t.Errorf("%v runs without result, want the 2 of the first interval", n)
 	}
 	t.Log("child: checks kept their status")
-}
-
-// syncBuffer is a log destination safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

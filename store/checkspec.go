@@ -138,9 +138,7 @@ func checkText(field string, c *Check) error {
 			}
 		}
 	}
-	if len(c.Output) > MaxOutputLen {
-		c.Output = c.Output[:MaxOutputLen]
-	}
+	c.Output = CapOutput(c.Output)
 	return nil
 }
 

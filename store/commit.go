@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -12,6 +13,12 @@ import (
 // do queues op for the committer and waits until it is published (and,
 // when durable, committed to disk).
 func (s *Store) do(durable bool, op func(*txn) error) error {
+	if s.remote != nil {
+		return s.remote.do(op)
+	}
+	if err := s.stoppedErr(); err != nil {
+		return err
+	}
 	r := &request{durable: durable, op: op, done: make(chan struct{})}
 	select {
 	case s.reqs <- r:
@@ -25,27 +32,33 @@ func (s *Store) do(durable bool, op func(*txn) error) error {
 // run is the committer: the one goroutine that changes the registry.
 func (s *Store) run() {
 	defer close(s.stopped)
-	flush := time.NewTimer(time.Hour)
-	flush.Stop()
-	armed := false
-	reap := time.NewTicker(250 * time.Millisecond)
-	defer reap.Stop()
+	// A fault reading a damaged page of the mapped file becomes a panic
+	// that update recovers, not a crash.
+	debug.SetPanicOnFault(true)
+	var flush, reap alarm
+	defer flush.clear()
+	defer reap.clear()
 	for {
+		if len(s.lazy) > 0 && !flush.armed() && s.stoppedErr() == nil {
+			flush.set(s.opts.Clock, s.opts.Clock.Now().Add(s.opts.FlushInterval))
+		}
+		// Only an earlier deadline moves an armed alarm, so that a stream
+		// of writes cannot keep pushing it back.
+		if at := s.nextReap(); !at.IsZero() && (!reap.armed() || at.Before(reap.at)) {
+			reap.set(s.opts.Clock, at)
+		}
 		select {
 		case r := <-s.reqs:
 			s.apply(s.gather(r))
-		case <-flush.C:
-			armed = false
+		case <-flush.c:
+			flush.clear()
 			s.flushLazy()
-		case <-reap.C:
+		case <-reap.c:
+			reap.clear()
 			s.reap()
 		case <-s.quit:
-			s.flushLazy()
+			s.shutdown()
 			return
-		}
-		if len(s.lazy) > 0 && !armed {
-			flush.Reset(s.opts.FlushInterval)
-			armed = true
 		}
 	}
 }
@@ -68,14 +81,22 @@ func (s *Store) gather(r *request) []*request {
 // apply runs a batch of writes on one txn, commits it when any write needs
 // durability (or the index ceiling must move), then publishes. If the
 // commit fails, nothing of the batch is published and every write in it
-// fails: memory and disk stay as they were.
+// fails; see update for what the failure says about the disk.
 func (s *Store) apply(batch []*request) {
+	if s.remote != nil {
+		s.remote.applyAsync(batch)
+		return
+	}
 	defer func() {
 		for _, r := range batch {
 			close(r.done)
 		}
 	}()
-	t := newTxn(s.snap.Load(), s.opts.Now())
+	if err := s.stoppedErr(); err != nil {
+		failAll(batch, err)
+		return
+	}
+	t := newTxn(s.snap.Load(), s.opts.Clock.Now())
 	durable := false
 	for _, r := range batch {
 		if err := runOp(r.op, t); err != nil {
@@ -93,7 +114,9 @@ func (s *Store) apply(batch []*request) {
 	}
 	if durable || t.index > s.ceiling {
 		if err := s.commit(t); err != nil {
-			s.opts.Logger.Error("commit failed", "path", s.path, "err", err)
+			if s.stoppedErr() == nil {
+				s.opts.Logger.Error("commit failed; nothing was changed", "path", s.path, "err", err)
+			}
 			failAll(batch, err)
 			return
 		}
@@ -142,21 +165,31 @@ func (s *Store) commit(t *txn) error {
 		}
 	}
 	hist := append(slices.Clip(s.hist), t.history...)
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := writeInstances(tx, ids, t.instance); err != nil {
+	err := s.update(func(tx *bolt.Tx) error {
+		w := newWriter(tx)
+		if err := w.instances(ids, t.instance); err != nil {
 			return err
 		}
-		if err := writeHistory(tx, txWriter{tx}, hist, ids, t.instance, t.now); err != nil {
+		if err := writeHistory(tx, w, hist, ids, t.instance, t.now); err != nil {
 			return err
 		}
 		if ceiling != s.ceiling {
-			return tx.Bucket(bucketMeta).Put(keyIndex, u64(ceiling))
+			if err := w.put(bucketMeta, keyIndex, u64(ceiling)); err != nil {
+				return err
+			}
 		}
-		return nil
+		return w.finish()
 	})
 	s.metrics.commit(time.Since(start))
 	if err != nil {
+		// Writes are refused before update once stopped, so each error
+		// here is a write that failed, the one that stopped them included.
 		s.metrics.writeError()
+	}
+	if errors.Is(err, ErrWritesStopped) {
+		return err
+	}
+	if err != nil {
 		return fmt.Errorf("commit to %s: %w", s.path, err)
 	}
 	s.ceiling = ceiling
@@ -165,13 +198,12 @@ func (s *Store) commit(t *txn) error {
 	return nil
 }
 
-// writeInstances puts the current record of each ID, or deletes it.
-func writeInstances(tx *bolt.Tx, ids map[string]struct{}, get func(string) *Instance) error {
-	b := tx.Bucket(bucketInstances)
+// instances puts the current record of each ID, or deletes it.
+func (w *writer) instances(ids map[string]struct{}, get func(string) *Instance) error {
 	for id := range ids {
 		in := get(id)
 		if in == nil {
-			if err := b.Delete([]byte(id)); err != nil {
+			if err := w.delete(bucketInstances, []byte(id)); err != nil {
 				return err
 			}
 			continue
@@ -180,7 +212,7 @@ func writeInstances(tx *bolt.Tx, ids map[string]struct{}, get func(string) *Inst
 		if err != nil {
 			return err
 		}
-		if err := b.Put([]byte(id), v); err != nil {
+		if err := w.put(bucketInstances, []byte(id), v); err != nil {
 			return err
 		}
 	}
@@ -189,21 +221,27 @@ func writeInstances(tx *bolt.Tx, ids map[string]struct{}, get func(string) *Inst
 
 // flushLazy writes status changes that have waited for a batch.
 func (s *Store) flushLazy() {
-	if len(s.lazy) == 0 {
+	if len(s.lazy) == 0 || s.stoppedErr() != nil {
 		return
 	}
 	snap := s.snap.Load()
 	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := writeInstances(tx, s.lazy, snap.Instance); err != nil {
+	err := s.update(func(tx *bolt.Tx) error {
+		w := newWriter(tx)
+		if err := w.instances(s.lazy, snap.Instance); err != nil {
 			return err
 		}
-		return writeHistory(tx, txWriter{tx}, s.hist, s.lazy, snap.Instance, s.opts.Now())
+		if err := writeHistory(tx, w, s.hist, s.lazy, snap.Instance, s.opts.Clock.Now()); err != nil {
+			return err
+		}
+		return w.finish()
 	})
 	s.metrics.commit(time.Since(start))
 	if err != nil {
 		s.metrics.writeError()
-		s.opts.Logger.Error("flushing status changes failed; will retry", "path", s.path, "err", err)
+		if !errors.Is(err, ErrWritesStopped) {
+			s.opts.Logger.Error("flushing status changes failed; will retry", "path", s.path, "err", err)
+		}
 		return
 	}
 	clear(s.lazy)
@@ -215,6 +253,32 @@ func (s *Store) clearHistory() {
 	s.histMu.Lock()
 	s.hist = nil
 	s.histMu.Unlock()
+}
+
+// shutdown writes the status changes waiting for a flush, then, in a
+// commit of its own, the exact change index in place of the ceiling, so
+// that a clean restart continues from the index it stopped at. Kept
+// apart, a damaged newest meta page, after which bbolt falls back to the
+// one before, costs only the exact index.
+func (s *Store) shutdown() {
+	s.flushLazy()
+	if s.stoppedErr() != nil || len(s.lazy) > 0 {
+		return
+	}
+	snap := s.snap.Load()
+	err := s.update(func(tx *bolt.Tx) error {
+		w := newWriter(tx)
+		if err := w.put(bucketMeta, keyIndex, u64(snap.index)); err != nil {
+			return err
+		}
+		return w.finish()
+	})
+	if err != nil {
+		s.metrics.writeError()
+		s.opts.Logger.Error("writing the last change index failed; the next start continues from the ceiling", "path", s.path, "err", err)
+		return
+	}
+	s.ceiling = snap.index
 }
 
 // publish makes the txn's snapshot current, wakes whoever waits on what
@@ -234,5 +298,7 @@ func (s *Store) publish(t *txn) {
 		}
 	}
 	s.notify(t.events)
-	s.logChanges(t.events, t.history)
+	if !t.quiet {
+		s.logChanges(t.events, t.history)
+	}
 }

@@ -18,9 +18,17 @@ var (
 	ErrCorrupt = errors.New("not a readable beacon database")
 	// ErrInvalid is wrapped by every *ValidationError.
 	ErrInvalid = errors.New("invalid input")
-	// ErrConflict reports a write that contradicts the registry, such as a
-	// check ID already used by another instance.
-	ErrConflict = errors.New("conflict")
+	// ErrWritesStopped reports a store that refuses writes because an
+	// earlier commit failed with an unknown outcome, or bbolt failed
+	// inside a write; reads keep serving the last published snapshot, and
+	// a restart reloads the state from disk.
+	ErrWritesStopped = errors.New("writes are stopped")
+	// ErrUnavailable reports a write that etcd did not commit in time, or
+	// could not be asked to.
+	ErrUnavailable = errors.New("registry unavailable")
+	// ErrNotLoaded reports a store on etcd that has not finished loading
+	// the registry.
+	ErrNotLoaded = errors.New("not loaded")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

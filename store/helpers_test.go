@@ -2,41 +2,26 @@ package store
 
 import (
 	"log/slog"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 
 	bolt "go.etcd.io/bbolt"
 )
 
-// clock is a settable time source for tests.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// openTest opens a store in dir (a fresh temp dir when empty) and closes it
-// at cleanup after checking the bolt file's consistency.
-func openTest(t *testing.T, dir string, now func() time.Time) *Store {
+// openTest opens a store in dir (a fresh temp dir when empty) on the fake
+// clock clk (a new one when nil) and closes it at cleanup after checking
+// the bolt file's consistency.
+func openTest(t *testing.T, dir string, clk *testkit.Clock) *Store {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	s, err := Open(Options{Dir: dir, NodeName: "node1", Now: now, Logger: slog.New(slog.DiscardHandler), FlushInterval: 50 * time.Millisecond})
+	if clk == nil {
+		clk = testkit.NewClock()
+	}
+	s, err := Open(Options{Dir: dir, NodeName: "node1", Clock: clk, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -79,3 +64,47 @@ func mustRegister(t *testing.T, s *Store, r Registration) *Instance {
 	}
 	return in
 }
+
+// waitSnapshot waits until cond holds for the published snapshot, for
+// what the committer does on its own once a test moved the fake clock. It
+// wakes on each new snapshot, and fails the test after a bound in real
+// time.
+func waitSnapshot(t *testing.T, s *Store, what string, cond func(*Snapshot) bool) {
+	t.Helper()
+	limit := time.NewTimer(5 * time.Second)
+	defer limit.Stop()
+	for {
+		snap := s.Snapshot()
+		if cond(snap) {
+			return
+		}
+		select {
+		case <-snap.Changed():
+		case <-limit.C:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// waitDisk polls the open database until cond holds for what it holds,
+// for writes the committer makes on its own; it fails the test after a
+// bound in real time.
+func waitDisk(t *testing.T, s *Store, what string, cond func(tx *bolt.Tx) bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var ok bool
+		if err := s.db.View(func(tx *bolt.Tx) error { ok = cond(tx); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+var _ Clock = (*testkit.Clock)(nil)

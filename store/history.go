@@ -15,8 +15,8 @@ import (
 // History retention. Each instance keeps its last HistoryLen health
 // transitions. They outlive the instance, so that an operator can read
 // why one vanished, but not forever: the history of a deregistered
-// instance is removed once more than HistoryGoneMax instances were
-// deregistered after it, or HistoryGoneAge after its deregistration
+// instance is removed once HistoryGoneMax instances were deregistered
+// after it, or HistoryGoneAge after its deregistration
 // (looked at whenever an instance is deregistered). Registering the ID
 // again continues its history.
 const (
@@ -111,7 +111,13 @@ func clip(s string, n int) string {
 // History returns the instance's health transitions, newest first, at
 // most HistoryLen. An ID that is not registered and has no history gives
 // an error wrapping ErrNotFound.
+//
+// On etcd the history is read from etcd, so any node answers alike, and
+// an error wrapping ErrUnavailable says etcd did not answer.
 func (s *Store) History(id string) ([]Transition, error) {
+	if s.remote != nil {
+		return s.remote.history(id)
+	}
 	s.histMu.Lock()
 	var pending []histEntry
 	for _, e := range s.hist {
@@ -305,9 +311,41 @@ func sweepGone(tx *bolt.Tx, w recordWriter, now time.Time) error {
 	return nil
 }
 
-// txWriter writes straight to the transaction's buckets.
-type txWriter struct{ tx *bolt.Tx }
+// knownBucket reports whether name is one of beacon.db's top-level
+// buckets.
+func knownBucket(name []byte) bool {
+	for _, b := range [][]byte{bucketMeta, bucketInstances, bucketHistory, bucketHistoryGone} {
+		if string(name) == string(b) {
+			return true
+		}
+	}
+	return false
+}
 
-func (w txWriter) put(bucket, k, v []byte) error { return w.tx.Bucket(bucket).Put(k, v) }
-
-func (w txWriter) delete(bucket, k []byte) error { return w.tx.Bucket(bucket).Delete(k) }
+// readHistoryBuckets checks the shape of every history record at open
+// and adds it to d. It leaves the JSON undecoded: a history as large as
+// HistoryLen per instance would cost more to decode than the registry,
+// and the digest catches a damaged value as surely.
+func readHistoryBuckets(tx *bolt.Tx, path string, d *digest) error {
+	hist, gone := tx.Bucket(bucketHistory), tx.Bucket(bucketHistoryGone)
+	if hist == nil || gone == nil {
+		return damaged(path, "a history bucket is missing")
+	}
+	err := hist.ForEach(func(k, v []byte) error {
+		if v == nil || len(k) < 10 || k[len(k)-9] != 0 {
+			return damaged(path, "unexpected history record %q", trunc(string(k)))
+		}
+		d.add(bucketHistory, k, v)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return gone.ForEach(func(k, v []byte) error {
+		if len(v) != 8 {
+			return damaged(path, "unexpected record %q among the deregistered instances", trunc(string(k)))
+		}
+		d.add(bucketHistoryGone, k, v)
+		return nil
+	})
+}

@@ -16,8 +16,10 @@ const (
 	Critical Status = "critical"
 )
 
-// rank orders statuses so that the worst one wins.
-func (s Status) rank() int {
+// Rank orders statuses so that the worst one wins: 0 for passing, 1 for
+// warning, 2 for critical and for anything that is not a status. It is
+// the one place that ranks statuses.
+func (s Status) Rank() int {
 	switch s {
 	case Passing:
 		return 0
@@ -33,7 +35,7 @@ func (s Status) Valid() bool { return s == Passing || s == Warning || s == Criti
 
 // Worse returns the worse of s and o.
 func (s Status) Worse(o Status) Status {
-	if o.rank() > s.rank() {
+	if o.Rank() > s.Rank() {
 		return o
 	}
 	return s

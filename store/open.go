@@ -30,6 +30,7 @@ func Open(opts Options) (*Store, error) {
 		reqs: make(chan *request), quit: make(chan struct{}), stopped: make(chan struct{}),
 		subs: map[*Subscription]struct{}{}, lazy: map[string]struct{}{}, reapable: map[string]struct{}{},
 		metrics: newMetrics(opts.Registerer),
+		started: opts.Clock.Now(),
 	}
 	if err := s.load(); err != nil {
 		db.Close()
@@ -47,7 +48,7 @@ func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			db, err = nil, fmt.Errorf("open %s: %w (%v)", path, ErrCorrupt, p)
+			db, err = nil, damaged(path, "opening it failed: %v", p)
 		}
 	}()
 	db, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
@@ -62,7 +63,7 @@ func openDB(dir, path string, timeout time.Duration) (db *bolt.DB, err error) {
 		return nil, fmt.Errorf("data dir %s is %w: the lock on %s was not released within %s", dir, ErrLocked, path, timeout)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch),
 		errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrDatabaseNotOpen):
-		return nil, fmt.Errorf("open %s: %w (%v); move it away to start empty", path, ErrCorrupt, err)
+		return nil, damaged(path, "%v", err)
 	}
 	return nil, fmt.Errorf("open %s: %w", path, err)
 }
@@ -77,87 +78,86 @@ func checkSize(db *bolt.DB, path string) error {
 	}
 	return db.View(func(tx *bolt.Tx) error {
 		if fi.Size() < tx.Size() {
-			return fmt.Errorf("open %s: %w: truncated to %d bytes, the database needs %d; move it away to start empty",
-				path, ErrCorrupt, fi.Size(), tx.Size())
+			return damaged(path, "truncated to %d bytes, its pages need %d", fi.Size(), tx.Size())
 		}
 		return nil
 	})
 }
 
-// load reads everything into the first snapshot. The first index is one
-// past the persisted ceiling, so no index is ever handed out twice, even
-// after a crash lost status changes not yet flushed.
+// load reads and checks everything into the first snapshot. The first
+// index is one past the persisted one: after a clean Close that is the
+// exact last index, after a crash the ceiling that every index handed out
+// stayed below. No index above it is handed out before a commit raises
+// the ceiling (see commit), so none is ever handed out twice.
 func (s *Store) load() (err error) {
 	// A damaged page can make bbolt read outside the mapping; as a panic
 	// that becomes the ErrCorrupt below rather than a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("load %s: %w (%v)", s.path, ErrCorrupt, p)
+			err = damaged(s.path, "reading it failed: %v", p)
 		}
 	}()
-	now := s.opts.Now()
-	var ins []*Instance
-	node := Node{Name: s.opts.NodeName, Datacenter: s.opts.Datacenter, Address: s.opts.Advertise}
-	var index uint64
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		ins, index, node.ID = nil, 0, ""
-		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
-		if err != nil {
+	var c *contents
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if err := walkPages(tx, s.path); err != nil {
 			return err
 		}
-		if v := meta.Get(keySchema); v != nil && readU64(v) > SchemaVersion {
-			return fmt.Errorf("%s has schema version %d, but this beacon reads only up to %d: %w; run a newer beacon",
-				s.path, readU64(v), SchemaVersion, ErrSchemaNewer)
-		}
-		if err := meta.Put(keySchema, u64(SchemaVersion)); err != nil {
+		if c, err = readFile(tx, s.path, s.started); err != nil {
 			return err
 		}
-		index = readU64(meta.Get(keyIndex)) + 1
-		s.ceiling = index + ceilingStep
-		if err := meta.Put(keyIndex, u64(s.ceiling)); err != nil {
-			return err
-		}
-		if node.ID, err = nodeID(meta); err != nil {
-			return err
-		}
-		for _, name := range [][]byte{bucketHistory, bucketHistoryGone} {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
-		}
-		b, err := tx.CreateBucketIfNotExists(bucketInstances)
-		if err != nil {
-			return err
-		}
-		return b.ForEach(func(k, v []byte) error {
-			in, err := decodeInstance(v, now)
-			if err != nil {
-				return fmt.Errorf("%s: record %q: %w (%v)", s.path, k, ErrCorrupt, err)
-			}
-			ins = append(ins, in)
-			return nil
-		})
+		return checkPages(tx, s.path)
 	})
 	if err != nil {
 		return err
 	}
-	s.snap.Store(s.initial(node, index, now, ins))
+	if c.schema < SchemaVersion || c.nodeID == "" {
+		if c.nodeID, err = s.upgrade(c); err != nil {
+			return fmt.Errorf("initialise %s: %w", s.path, err)
+		}
+	}
+	node := Node{ID: c.nodeID, Name: s.opts.NodeName, Datacenter: s.opts.Datacenter, Address: s.opts.Advertise}
+	s.ceiling = c.index
+	s.snap.Store(s.initial(node, c.index+1, s.started, c.ins))
 	return nil
 }
 
-func nodeID(meta *bolt.Bucket) (string, error) {
-	if v := meta.Get(keyNodeID); len(v) > 0 {
-		return string(v), nil
-	}
+// upgrade brings a new file or one of an older schema to the current
+// one: buckets, schema version, node ID and the digest of its records,
+// recomputed by readFile. It returns the node ID.
+func (s *Store) upgrade(c *contents) (id string, err error) {
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketInstances, bucketHistory, bucketHistoryGone} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		w := &writer{tx: tx, d: c.digest}
+		if err := w.put(bucketMeta, keySchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
+		if id = c.nodeID; id == "" {
+			if id, err = newNodeID(); err != nil {
+				return err
+			}
+			if err := w.put(bucketMeta, keyNodeID, []byte(id)); err != nil {
+				return err
+			}
+		}
+		return w.finish()
+	})
+	return id, err
+}
+
+// newNodeID returns a random (version 4) UUID.
+func newNodeID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
 	b[6] = b[6]&0x0f | 0x40 // version 4
 	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-	id := fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
-	return id, meta.Put(keyNodeID, []byte(id))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:]), nil
 }
 
 // initial builds the first snapshot from the loaded instances.

@@ -3,11 +3,17 @@ package store
 import "encoding/binary"
 
 // SchemaVersion is the layout of beacon.db this code reads and writes.
-const SchemaVersion = 1
+// Version 2 added the digest of every record (see digest); a version 1
+// file gets one when it is first opened. Version 3 added the health
+// history (see history.go), whose buckets an older file gets when it is
+// first opened, so that an older beacon refuses the file as newer rather
+// than as damaged.
+const SchemaVersion = 3
 
 // Every bucket and meta key of beacon.db, declared once.
 var (
-	// bucketMeta holds the schema version, the change index and the node ID.
+	// bucketMeta holds the schema version, the change index, the node ID
+	// and the digest of every record.
 	bucketMeta = []byte("meta")
 	// bucketInstances maps instance ID to its JSON record, checks included.
 	bucketInstances = []byte("instances")
@@ -20,10 +26,11 @@ var (
 	bucketHistoryGone = []byte("history-gone")
 
 	keySchema = []byte("schema")
-	// keyIndex holds a ceiling on every change index handed out so far;
-	// see Store.reserveIndex.
+	// keyIndex holds a ceiling on every change index handed out so far,
+	// and after a clean Close the exact last one; see Store.load.
 	keyIndex  = []byte("index")
 	keyNodeID = []byte("node-id")
+	keyDigest = []byte("digest")
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }

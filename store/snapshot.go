@@ -16,6 +16,7 @@ type Snapshot struct {
 	services  cowMap[*Service]
 	checks    cowMap[*Instance] // check ID → the instance that owns it
 	addrs     cowMap[addrEntry] // address → services with instances there
+	revs      cowMap[keyRev]    // etcd key → its revisions; empty on BoltDB
 	catalog   *catalogView
 	done      chan struct{}
 }

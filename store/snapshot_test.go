@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 func closed(c <-chan struct{}) bool {
@@ -18,14 +20,15 @@ func closed(c <-chan struct{}) bool {
 }
 
 func TestChangeChannels(t *testing.T) {
-	s := openTest(t, "", nil)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, Status: Passing}}})
 	mustRegister(t, s, Registration{ID: "d", Name: "db"})
 	snap := s.Snapshot()
 	web, db := snap.Service("web"), snap.Service("db")
 
 	// A bare heartbeat changes nothing visible: no new index, nobody woken.
-	time.Sleep(2 * time.Millisecond)
+	clk.Advance(time.Second)
 	if err := s.UpdateTTL("service:w", Passing, ""); err != nil {
 		t.Fatal(err)
 	}

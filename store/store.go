@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -29,7 +30,12 @@ type Options struct {
 	// FlushInterval bounds how long a status change waits to reach disk;
 	// default 1s.
 	FlushInterval time.Duration
-	// Now returns the time; default time.Now. Tests inject their own.
+	// Clock reads the time and runs the store's timers (the flush of
+	// status changes, the expiry of instances critical too long); default
+	// the system clock. Tests inject a fake one.
+	Clock Clock
+	// Now, when Clock is nil, replaces the system clock's reading of the
+	// time while its timers keep real time; default time.Now.
 	Now func() time.Time
 	// Logger receives the store's logs; default slog.Default().
 	Logger *slog.Logger
@@ -62,6 +68,9 @@ func (o *Options) fill() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Clock == nil {
+		o.Clock = systemClock{now: o.Now}
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -85,6 +94,8 @@ type Store struct {
 	stopped chan struct{}
 	once    sync.Once
 	metrics *metrics
+	// remote is the etcd backend, nil with BoltDB; see OpenEtcd.
+	remote *etcdStore
 
 	subMu sync.Mutex
 	subs  map[*Subscription]struct{}
@@ -94,10 +105,19 @@ type Store struct {
 	histMu sync.Mutex
 	hist   []histEntry
 
+	// halted is set once writes stop (see failstop.go); dbStuck when bbolt
+	// kept its write lock after a panic, so the file cannot be closed.
+	halted  atomic.Pointer[writesStopped]
+	dbStuck atomic.Bool
+
 	// Owned by the committer goroutine.
 	ceiling  uint64
 	lazy     map[string]struct{}
 	reapable map[string]struct{}
+	// reapAt is when the reaper should next look; zero for never.
+	reapAt time.Time
+	// started is when Open began; critical time counts from it.
+	started time.Time
 }
 
 type request struct {
@@ -113,14 +133,19 @@ func (s *Store) Snapshot() *Snapshot { return s.snap.Load() }
 // Path is the database file.
 func (s *Store) Path() string { return s.path }
 
-// Healthy reports ErrClosed once the store is closed.
+// Healthy reports ErrClosed once the store is closed, an error wrapping
+// ErrWritesStopped once it stopped taking writes and, on etcd,
+// ErrNotLoaded until the registry was first loaded.
 func (s *Store) Healthy() error {
 	select {
 	case <-s.quit:
 		return ErrClosed
 	default:
-		return nil
 	}
+	if s.remote != nil {
+		return s.remote.healthy()
+	}
+	return s.stoppedErr()
 }
 
 // Close flushes pending status changes and closes the database. Writes
@@ -130,6 +155,14 @@ func (s *Store) Close() error {
 	s.once.Do(func() {
 		close(s.quit)
 		<-s.stopped
+		if s.remote != nil {
+			err = s.remote.close()
+			return
+		}
+		if s.dbStuck.Load() {
+			err = fmt.Errorf("close %s: bbolt kept its write lock after failing inside a write; the file is released when beacon exits", s.path)
+			return
+		}
 		err = s.db.Close()
 	})
 	return err

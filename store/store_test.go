@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -10,12 +11,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit"
+
 	bolt "go.etcd.io/bbolt"
 )
 
 func TestPersistAcrossReopen(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, nil)
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
 	mustRegister(t, s, Registration{ID: "web1", Name: "web", Address: "10.0.0.5", Port: 8080, Tags: []string{"v1"},
 		Meta: map[string]string{"k": "v"}, Weights: &Weights{Passing: 5, Warning: 2},
 		Checks: []CheckSpec{{TTL: time.Minute, Status: Passing}, {ID: "h", HTTP: "http://10.0.0.5/", Interval: 2 * time.Second}}})
@@ -30,7 +34,8 @@ func TestPersistAcrossReopen(t *testing.T) {
 	nodeID := s.Snapshot().Node().ID
 	closeChecked(t, s)
 
-	s2 := openTest(t, dir, nil)
+	clk.Advance(time.Hour)
+	s2 := openTest(t, dir, clk)
 	snap := s2.Snapshot()
 	if snap.Index() <= idx {
 		t.Errorf("index after reopen %d, want > %d", snap.Index(), idx)
@@ -56,7 +61,7 @@ func TestPersistAcrossReopen(t *testing.T) {
 		t.Errorf("health %s, want warning", in.Health)
 	}
 	ttl, _ := snap.Check("service:web1:1")
-	if ttl == nil || time.Since(ttl.Heartbeat) > time.Minute {
+	if ttl == nil || !ttl.Heartbeat.Equal(clk.Now()) {
 		t.Errorf("TTL check did not get a fresh heartbeat: %+v", ttl)
 	}
 	if svc := snap.Service("web"); svc == nil || len(svc.Instances) != 1 {
@@ -87,6 +92,38 @@ func TestIndexMonotonicAcrossReopen(t *testing.T) {
 		// Simulate a crash: close the file under the committer so status
 		// changes are never flushed; the index must still not go backwards.
 		crash(s)
+	}
+}
+
+// TestCleanRestartKeepsIndex checks that a clean restart moves the
+// change index by one, while after a crash it may jump (to the persisted
+// ceiling) but never goes back.
+func TestCleanRestartKeepsIndex(t *testing.T) {
+	dir := t.TempDir()
+	s := openTest(t, dir, nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute}}})
+	idx := s.Snapshot().Index()
+	for round := 0; round < 3; round++ {
+		closeChecked(t, s)
+		s = openTest(t, dir, nil)
+		if got := s.Snapshot().Index(); got != idx+1 {
+			t.Fatalf("clean restart %d: index %d → %d, want %d", round, idx, got, idx+1)
+		}
+		idx = s.Snapshot().Index()
+	}
+	if err := s.UpdateTTL("service:w", Passing, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	idx = s.Snapshot().Index()
+	crash(s)
+	s = openTest(t, dir, nil)
+	if got := s.Snapshot().Index(); got <= idx {
+		t.Fatalf("restart after a crash: index %d → %d, want more", idx, got)
+	}
+	idx = s.Snapshot().Index()
+	closeChecked(t, s)
+	if got := openTest(t, dir, nil).Snapshot().Index(); got != idx+1 {
+		t.Fatalf("clean restart after a crash: index %d → %d, want %d", idx, got, idx+1)
 	}
 }
 
@@ -165,8 +202,60 @@ func TestNewerSchemaRefused(t *testing.T) {
 	db.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Put(keySchema, u64(SchemaVersion+1)) })
 	db.Close()
 	_, err = Open(Options{Dir: dir})
-	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), "schema version 2") {
+	if !errors.Is(err, ErrSchemaNewer) || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", SchemaVersion+1)) {
 		t.Fatalf("got %v, want ErrSchemaNewer naming the version", err)
+	}
+}
+
+// TestUpgradeFromSchema1 opens a file as the previous schema wrote it,
+// without a digest: it loads, gains a digest, and a damaged record in it is
+// found from then on.
+func TestUpgradeFromSchema1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "beacon.db")
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &Instance{ID: "w", Name: "web", Address: "10.0.0.1", Port: 80, Weights: Weights{1, 1}, CreateIndex: 7, ModifyIndex: 7}
+	rec, err := encodeInstance(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		meta, _ := tx.CreateBucket(bucketMeta)
+		b, _ := tx.CreateBucket(bucketInstances)
+		for k, v := range map[string][]byte{"schema": u64(1), "index": u64(4100), "node-id": []byte("0e6b1f4a-4a7e-4c1e-9a53-8a4c51c1a001")} {
+			if err := meta.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		return b.Put([]byte("w"), rec)
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, dir, nil)
+	if s.Snapshot().Instance("w") == nil || s.Snapshot().Index() != 4101 || s.Snapshot().Node().ID != "0e6b1f4a-4a7e-4c1e-9a53-8a4c51c1a001" {
+		t.Fatalf("schema 1 file loaded as index %d, node %q, instance %v", s.Snapshot().Index(), s.Snapshot().Node().ID, s.Snapshot().Instance("w"))
+	}
+	closeChecked(t, s)
+	if db, err = bolt.Open(path, 0o600, nil); err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		if v := readU64(tx.Bucket(bucketMeta).Get(keySchema)); v != SchemaVersion {
+			t.Errorf("schema %d after the first open, want %d", v, SchemaVersion)
+		}
+		return tx.Bucket(bucketInstances).Put([]byte("w"), bytes.Replace(rec, []byte(`"Port":80`), []byte(`"Port":81`), 1))
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(Options{Dir: dir}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "digest") {
+		t.Fatalf("a changed record after the upgrade: %v, want refused by the digest", err)
 	}
 }
 
@@ -227,15 +316,31 @@ func TestDamagedDatabase(t *testing.T) {
 
 func TestStatusFlushedWithoutClose(t *testing.T) {
 	dir := t.TempDir()
-	s := openTest(t, dir, nil)
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
 	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: time.Minute}}})
 	if err := s.UpdateTTL("service:w", Warning, "flushed"); err != nil {
 		t.Fatal(err)
 	}
-	// The flush interval in tests is 50ms; the bound on disk is one interval.
-	time.Sleep(300 * time.Millisecond)
+	onDisk := func(tx *bolt.Tx) bool {
+		in, err := decodeInstance(tx.Bucket(bucketInstances).Get([]byte("w")), clk.Now())
+		return err == nil && in.Checks[0].Status == Warning
+	}
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no flush timer armed for a status change")
+	}
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		if onDisk(tx) {
+			t.Error("status change on disk before the flush timer fired")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(time.Second)
+	waitDisk(t, s, "the status change on disk one flush interval later", onDisk)
 	crash(s)
-	c, _ := openTest(t, dir, nil).Snapshot().Check("service:w")
+	c, _ := openTest(t, dir, clk).Snapshot().Check("service:w")
 	if c == nil || c.Status != Warning || c.Output != "flushed" {
 		t.Fatalf("status change not on disk after the flush interval: %+v", c)
 	}

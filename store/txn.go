@@ -17,9 +17,14 @@ type txn struct {
 	services  cowEdit[*Service]
 	checks    cowEdit[*Instance]
 	addrs     cowEdit[addrEntry]
+	revs      cowEdit[keyRev]
 
 	owned          map[string]*ownedService
 	catalogChanged bool
+	// catalogAt, when set, is the index the catalog view takes instead
+	// of the txn's: on etcd, the revision of the last change to any
+	// instance definition, which every node can tell alike.
+	catalogAt uint64
 	// durable holds IDs of instances to write before answering; lazy
 	// those whose change may reach disk up to a second later.
 	durable map[string]struct{}
@@ -28,6 +33,9 @@ type txn struct {
 	closers []chan struct{}
 	// history holds the health transitions the txn made.
 	history []histEntry
+	// quiet says the txn loads the registry rather than changes it, so
+	// its changes are not logged one by one.
+	quiet bool
 }
 
 type ownedService struct {
@@ -47,6 +55,7 @@ func newTxn(base *Snapshot, now time.Time) *txn {
 		services:  cowEdit[*Service]{m: base.services},
 		checks:    cowEdit[*Instance]{m: base.checks},
 		addrs:     cowEdit[addrEntry]{m: base.addrs},
+		revs:      cowEdit[keyRev]{m: base.revs},
 		owned:     map[string]*ownedService{},
 		durable:   map[string]struct{}{},
 		lazy:      map[string]struct{}{},
@@ -296,7 +305,7 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 	snap := &Snapshot{
 		index: t.index, node: base.node,
 		instances: t.instances.freeze(), services: t.services.freeze(),
-		checks: t.checks.freeze(), addrs: t.addrs.freeze(),
+		checks: t.checks.freeze(), addrs: t.addrs.freeze(), revs: t.revs.freeze(),
 		catalog: base.catalog, done: base.done,
 	}
 	closers := t.closers
@@ -304,8 +313,12 @@ func (t *txn) snapshot() (*Snapshot, []chan struct{}) {
 		snap.done = make(chan struct{})
 		closers = append(closers, base.done)
 	}
-	if t.catalogChanged {
-		snap.catalog = &catalogView{index: t.index, done: make(chan struct{})}
+	if t.catalogChanged || t.catalogAt > base.catalog.index {
+		idx := t.index
+		if t.catalogAt != 0 {
+			idx = t.catalogAt
+		}
+		snap.catalog = &catalogView{index: idx, done: make(chan struct{})}
 		closers = append(closers, base.catalog.done)
 	}
 	return snap, closers

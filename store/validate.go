@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,7 +20,7 @@ const (
 	MaxMetaKeyLen   = 128
 	MaxMetaValueLen = 512
 	MaxChecks       = 32
-	MaxOutputLen    = 4096 + 256
+	MaxOutputLen    = 4096 // a check's output kept, Consul's 4 KiB; see CapOutput
 	MaxTextLen      = 1024 // check names, notes, methods, header lines
 	MaxBodyLen      = 64 << 10
 	// MinInterval is the shortest check interval; shorter ones are
@@ -38,14 +39,13 @@ func ValidName(name string) error {
 	if name == "" {
 		return invalid("Name", "is required")
 	}
+	for _, r := range name {
+		if r >= utf8.RuneSelf || !isAlnum(byte(r)) && r != '-' {
+			return invalid("Name", "%q contains %q; a service name has only letters, digits and hyphens", trunc(name), r)
+		}
+	}
 	if len(name) > 63 {
 		return invalid("Name", "%q is %d characters long; a service name has at most 63", trunc(name), len(name))
-	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if !isAlnum(c) && c != '-' {
-			return invalid("Name", "%q contains %q; a service name has only letters, digits and hyphens", trunc(name), rune(c))
-		}
 	}
 	if name[0] == '-' || name[len(name)-1] == '-' {
 		return invalid("Name", "%q starts or ends with a hyphen; a service name may not", name)
@@ -55,10 +55,14 @@ func ValidName(name string) error {
 
 // ValidID reports whether id may name an instance or check: it appears in
 // URL paths, so it has no slash, no '?', no '#', no space or control
-// character, and at most MaxIDLen bytes.
+// character, is not "." or ".." (which paths resolve away), and has at
+// most MaxIDLen bytes.
 func ValidID(field, id string) error {
 	if id == "" {
 		return invalid(field, "is required")
+	}
+	if id == "." || id == ".." {
+		return invalid(field, "%q cannot be used: a URL path drops it, so no API call could reach it", id)
 	}
 	if len(id) > MaxIDLen {
 		return invalid(field, "is %d bytes long; at most %d are allowed", len(id), MaxIDLen)
@@ -201,9 +205,29 @@ func isAlnum(c byte) bool {
 }
 
 // trunc keeps error messages one readable line however long the input.
-func trunc(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "…"
+func trunc(s string) string { return cut(s, 64) }
+
+// CapOutput is the one cap on a check's output: at most MaxOutputLen
+// bytes, cut between characters, and when cut, Consul's note of how much
+// was kept (as its CheckTTL.SetStatus writes it), so readers can tell.
+func CapOutput(s string) string {
+	if len(s) <= MaxOutputLen {
+		return s
 	}
-	return s
+	n := MaxOutputLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return fmt.Sprintf("%s ... (captured %d of %d bytes)", s[:n], n, len(s))
+}
+
+// cut shortens s to at most n bytes and an ellipsis, between characters.
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 func TestRegisterValidation(t *testing.T) {
@@ -37,6 +38,11 @@ func TestRegisterValidation(t *testing.T) {
 		{"id slash", Registration{Name: "web", ID: "a/b"}, "ID"},
 		{"id space", Registration{Name: "web", ID: "a b"}, "ID"},
 		{"id too long", Registration{Name: "web", ID: strings.Repeat("i", MaxIDLen+1)}, "ID"},
+		{"id dot", Registration{Name: "web", ID: "."}, "ID"},
+		{"id dot dot", Registration{Name: "web", ID: ".."}, "ID"},
+		{"id with dots", Registration{Name: "web", ID: "..."}, ""},
+		{"check id dot", Registration{Name: "web", Checks: []CheckSpec{{ID: ".", TTL: time.Second}}}, "Checks[0].CheckID"},
+		{"check id dot dot", Registration{Name: "web", Checks: []CheckSpec{{ID: "..", TTL: time.Second}}}, "Checks[0].CheckID"},
 		{"ipv4", Registration{Name: "web", Address: "10.0.0.5"}, ""},
 		{"ipv6", Registration{Name: "web", Address: "2001:db8::1"}, ""},
 		{"hostname", Registration{Name: "web", Address: "db-1.example.com"}, ""},
@@ -139,5 +145,50 @@ func TestCheckIDConflict(t *testing.T) {
 	}
 	if s.Snapshot().Instance("b") != nil {
 		t.Error("conflicting registration was applied")
+	}
+}
+
+func TestRegisterCheckRefusesDotIDs(t *testing.T) {
+	s := openTest(t, "", nil)
+	mustRegister(t, s, Registration{ID: "w", Name: "web"})
+	for _, id := range []string{".", ".."} {
+		err := s.RegisterCheck(CheckSpec{ServiceID: "w", ID: id, TTL: time.Second})
+		var ve *ValidationError
+		if !errors.As(err, &ve) || ve.Field != "CheckID" || !strings.Contains(err.Error(), "path") {
+			t.Errorf("check ID %q: %v, want a CheckID error saying why", id, err)
+		}
+	}
+}
+
+// TestErrorsNameWholeCharacters checks that a rule broken by a character
+// outside ASCII names that character, not one byte of its encoding.
+func TestErrorsNameWholeCharacters(t *testing.T) {
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"service name", ValidName("wéb"), `'é'`},
+		{"service name, 4-byte character", ValidName("web😀"), `'😀'`},
+		{"ID", ValidID("ID", "a\u00a0b"), `'\u00a0'`},
+		{"long service name", ValidName(strings.Repeat("a", 63) + "é"), `'é'`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.err == nil || !strings.Contains(c.err.Error(), c.want) {
+				t.Fatalf("error %v, want it to name %s", c.err, c.want)
+			}
+			if !utf8.ValidString(c.err.Error()) || strings.Contains(c.err.Error(), "Ã") || strings.Contains(c.err.Error(), "ð") {
+				t.Errorf("error names a byte of the character: %v", c.err)
+			}
+		})
+	}
+}
+
+func TestTruncKeepsCharactersWhole(t *testing.T) {
+	for _, in := range []string{strings.Repeat("é", 40), "a" + strings.Repeat("😀", 20), strings.Repeat("x", 100)} {
+		if got := trunc(in); !utf8.ValidString(got) || len(got) > 64+len("…") {
+			t.Errorf("trunc(%q) = %q", in, got)
+		}
 	}
 }

@@ -203,9 +203,7 @@ func (t *txn) check(id string) (*Check, *Instance) {
 // output. A change visible to readers takes a new index; a bare heartbeat
 // only refreshes the snapshot.
 func (t *txn) setStatus(old *Instance, nc *Check, status Status, output string) {
-	if len(output) > MaxOutputLen {
-		output = output[:MaxOutputLen]
-	}
+	output = CapOutput(output)
 	prev := findCheck(old, nc.ID)
 	visible := status != prev.Status || output != prev.Output
 	if !visible && nc.Heartbeat.Equal(prev.Heartbeat) {

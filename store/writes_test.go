@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 func TestCheckLifecycle(t *testing.T) {
@@ -120,33 +122,63 @@ func TestRenameMovesInstance(t *testing.T) {
 }
 
 func TestReapCriticalInstances(t *testing.T) {
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "doomed", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, DeregisterCriticalServiceAfter: 10 * time.Second}}})
 	mustRegister(t, s, Registration{ID: "healthy", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, Status: Passing, DeregisterCriticalServiceAfter: 10 * time.Second}}})
-	clk.Add(9 * time.Second)
-	time.Sleep(400 * time.Millisecond)
-	if s.Snapshot().Instance("doomed") == nil {
-		t.Fatal("reaped before its time")
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("the reaper armed no timer for a critical instance")
 	}
-	clk.Add(2 * time.Second)
-	deadline := time.Now().Add(3 * time.Second)
-	for s.Snapshot().Instance("doomed") != nil {
-		if time.Now().After(deadline) {
-			t.Fatal("critical instance not reaped within a second of its deadline")
-		}
-		time.Sleep(20 * time.Millisecond)
+	clk.Advance(10*time.Second - time.Nanosecond)
+	if s.Snapshot().Instance("doomed") == nil || clk.Pending() != 1 {
+		t.Fatalf("reaper woke before the deadline (instance present: %v, timers pending: %d)",
+			s.Snapshot().Instance("doomed") != nil, clk.Pending())
 	}
+	clk.Advance(time.Nanosecond)
+	waitSnapshot(t, s, "the critical instance reaped at its deadline", func(snap *Snapshot) bool { return snap.Instance("doomed") == nil })
 	if s.Snapshot().Instance("healthy") == nil {
 		t.Error("passing instance was reaped")
 	}
 }
 
+// TestReapCountsFromStart checks that beacon's own downtime does not count
+// towards DeregisterCriticalServiceAfter: an instance critical when beacon
+// stopped is reaped its full DeregisterCriticalServiceAfter after the next
+// start, as Consul does, and not at once.
+func TestReapCountsFromStart(t *testing.T) {
+	dir := t.TempDir()
+	clk := testkit.NewClock()
+	s := openTest(t, dir, clk)
+	mustRegister(t, s, Registration{ID: "doomed", Name: "web", Checks: []CheckSpec{{TTL: time.Minute, DeregisterCriticalServiceAfter: 10 * time.Second}}})
+	clk.Advance(8 * time.Second)
+	closeChecked(t, s)
+	clk.Advance(time.Hour) // beacon is down for an hour
+
+	s = openTest(t, dir, clk)
+	if !clk.WaitPending(1, 5*time.Second) {
+		t.Fatal("no reaper timer armed after the restart")
+	}
+	if s.Snapshot().Instance("doomed") == nil {
+		t.Fatal("instance reaped at start, counting beacon's downtime as critical time")
+	}
+	clk.Advance(10*time.Second - time.Nanosecond)
+	if s.Snapshot().Instance("doomed") == nil || clk.Pending() != 1 {
+		t.Fatal("instance reaped before a full DeregisterCriticalServiceAfter after the start")
+	}
+	clk.Advance(time.Nanosecond)
+	waitSnapshot(t, s, "the instance reaped a full DeregisterCriticalServiceAfter after the start",
+		func(snap *Snapshot) bool { return snap.Instance("doomed") == nil })
+	closeChecked(t, s)
+	if openTest(t, dir, clk).Snapshot().Instance("doomed") != nil {
+		t.Error("the reaped instance came back after a restart")
+	}
+}
+
 func TestExpireTTL(t *testing.T) {
-	clk := newClock()
-	s := openTest(t, "", clk.Now)
+	clk := testkit.NewClock()
+	s := openTest(t, "", clk)
 	mustRegister(t, s, Registration{ID: "w", Name: "web", Checks: []CheckSpec{{TTL: 10 * time.Second, Status: Passing}}})
-	clk.Add(5 * time.Second)
+	clk.Advance(5 * time.Second)
 	if err := s.ExpireTTL("service:w"); err != nil {
 		t.Fatal(err)
 	}
@@ -156,12 +188,12 @@ func TestExpireTTL(t *testing.T) {
 	if err := s.UpdateTTL("service:w", Passing, ""); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(9 * time.Second)
+	clk.Advance(9 * time.Second)
 	s.ExpireTTL("service:w")
 	if c, _ := s.Snapshot().Check("service:w"); c.Status != Passing {
 		t.Fatal("a heartbeat did not extend the TTL")
 	}
-	clk.Add(2 * time.Second)
+	clk.Advance(2 * time.Second)
 	s.ExpireTTL("service:w")
 	c, _ := s.Snapshot().Check("service:w")
 	if c.Status != Critical || c.Output == "" {

@@ -1,6 +1,10 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/beacon-dns/beacon/store"
+)
 
 // The Consul-shaped JSON the CLI sends and reads; only the fields it uses.
 
@@ -61,24 +65,10 @@ func (c *healthCheck) detail() string {
 	return c.Notes
 }
 
-// maintenancePrefix starts the ID of the check that maintenance mode
-// adds, in Consul and in beacon.
-const maintenancePrefix = "_service_maintenance:"
-
-// maintenance reports whether this is the check of maintenance mode.
-func (c *healthCheck) maintenance() bool { return strings.HasPrefix(c.CheckID, maintenancePrefix) }
-
-// statusRank orders Consul's statuses so that the worst one wins; an
-// unknown status counts as critical.
-func statusRank(s string) int {
-	switch s {
-	case "passing":
-		return 0
-	case "warning":
-		return 1
-	default:
-		return 2
-	}
+// maintenance reports whether this is the check of maintenance mode,
+// whose ID beacon and Consul both start with this prefix.
+func (c *healthCheck) maintenance() bool {
+	return strings.HasPrefix(c.CheckID, store.MaintenanceCheckPrefix)
 }
 
 // health is the worst status of the entry's checks: passing with none.
@@ -86,7 +76,7 @@ func (e *serviceEntry) health() (status string, worst *healthCheck) {
 	status = "passing"
 	for i := range e.Checks {
 		c := &e.Checks[i]
-		if worst == nil || statusRank(c.Status) > statusRank(worst.Status) {
+		if worst == nil || store.Status(c.Status).Rank() > store.Status(worst.Status).Rank() {
 			worst = c
 		}
 	}

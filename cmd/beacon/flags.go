@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/beacon-dns/beacon/admin"
 	"github.com/beacon-dns/beacon/dnsserver"
@@ -37,6 +38,14 @@ type serveConfig struct {
 	// connections per client address (0: no bound) and in total.
 	HTTPMaxConnsPerClient int
 	HTTPMaxConns          int
+
+	Store       string      // -store as given
+	StoreTarget storeTarget // -store parsed
+	EtcdCACert  string
+	EtcdCert    string
+	EtcdKey     string
+	EtcdTLS     *tls.Config // from the three above; nil for plain gRPC
+	EtcdTimeout time.Duration
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -62,6 +71,11 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.TokenFile, "token-file", "", "read the token from this `file`")
 	fs.StringVar(&cfg.TLSCert, "tls-cert", "", "certificate `file` (PEM) to serve the HTTP API over TLS")
 	fs.StringVar(&cfg.TLSKey, "tls-key", "", "private key `file` (PEM) of -tls-cert")
+	fs.StringVar(&cfg.Store, "store", "bolt", "where the registry lives: `bolt` (in -data-dir) or etcd://HOST:PORT[,HOST:PORT…][/PREFIX] (prefix default /beacon)")
+	fs.StringVar(&cfg.EtcdCACert, "etcd-cacert", "", "CA certificate `file` (PEM) that signed etcd's certificates")
+	fs.StringVar(&cfg.EtcdCert, "etcd-cert", "", "client certificate `file` (PEM) for etcd")
+	fs.StringVar(&cfg.EtcdKey, "etcd-key", "", "private key `file` (PEM) of -etcd-cert")
+	fs.DurationVar(&cfg.EtcdTimeout, "etcd-timeout", 5*time.Second, "a write etcd has not committed by then fails with 503")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
 	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")

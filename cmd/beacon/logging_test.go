@@ -10,6 +10,8 @@ import (
 	"time"
 
 	capi "github.com/hashicorp/consul/api"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestLogFanout: records reach stderr at the configured level and each
@@ -22,7 +24,7 @@ func TestLogFanout(t *testing.T) {
 	if src == nil {
 		t.Fatal("newLogger's logger has no log source")
 	}
-	var debug, warn syncBuffer
+	var debug, warn testkit.SyncBuffer
 	stopDebug := src.Follow(slog.LevelDebug, slog.NewTextHandler(&debug, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	stopWarn := src.Follow(slog.LevelWarn, slog.NewTextHandler(&warn, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	defer stopWarn()
@@ -66,7 +68,7 @@ func TestLogFanout(t *testing.T) {
 // TestLogFanoutConcurrent: following and logging at once is safe (run
 // with -race).
 func TestLogFanoutConcurrent(t *testing.T) {
-	log := newLogger(&syncBuffer{}, slog.LevelInfo)
+	log := newLogger(&testkit.SyncBuffer{}, slog.LevelInfo)
 	src := logSource(log)
 	var wg sync.WaitGroup
 	for i := range 4 {
@@ -74,7 +76,7 @@ func TestLogFanoutConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 50 {
-				stop := src.Follow(slog.LevelDebug, slog.NewTextHandler(&syncBuffer{}, nil))
+				stop := src.Follow(slog.LevelDebug, slog.NewTextHandler(&testkit.SyncBuffer{}, nil))
 				stop()
 			}
 		}()

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -100,23 +99,4 @@ func runBinary(t testing.TB, env []string, args ...string) (code int, stdout, st
 		t.Fatalf("beacon %s: %v", strings.Join(args, " "), err)
 	}
 	return code, out.String(), errb.String()
-}
-
-// syncBuffer is a bytes.Buffer safe for the writer goroutine of exec.Cmd
-// or a logger and the test reading it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

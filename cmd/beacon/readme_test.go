@@ -176,7 +176,7 @@ func TestCorefileWithCoreDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(coredns, "-conf", path)
-	var out syncBuffer
+	var out testkit.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

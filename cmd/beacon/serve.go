@@ -64,7 +64,7 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, probe mdnsPr
 	warnSetup(log, cfg, probe)
 	s := &server{cfg: cfg, log: log, reg: newRegistry(), fatal: make(chan error, 4)}
 	s.nofile = descriptorLimit(log)
-	err := s.start()
+	err := s.start(ctx)
 	if err == nil {
 		select {
 		case <-ctx.Done():
@@ -86,14 +86,13 @@ func serve(ctx context.Context, cfg *serveConfig, log *slog.Logger, probe mdnsPr
 // DNS, health checks and finally the HTTP API, which only accepts writes
 // once everything that acts on them runs. What started before a failure
 // is stopped by stop.
-func (s *server) start() error {
+func (s *server) start(ctx context.Context) error {
 	cfg := s.cfg
-	st, err := store.Open(store.Options{Dir: cfg.DataDir, NodeName: cfg.Node, Datacenter: cfg.Datacenter,
-		Advertise: cfg.Advertise, Logger: s.log.With("component", "store"), Registerer: s.reg})
+	st, err := s.openStore(ctx)
+	s.store = st
 	if err != nil {
 		return err
 	}
-	s.store = st
 	if err := s.startDNS(); err != nil {
 		return err
 	}
@@ -103,6 +102,30 @@ func (s *server) start() error {
 		Logger: s.log.With("component", "health"), Registerer: s.reg}, st)
 	s.runBackground(bg, "health", sched.Run)
 	return s.startHTTP(bg)
+}
+
+// openStore opens the registry: BoltDB in -data-dir, or etcd, whose
+// first full load it waits for, so that DNS never answers from an empty
+// registry that etcd holds full.
+func (s *server) openStore(ctx context.Context) (*store.Store, error) {
+	cfg := s.cfg
+	opts := store.Options{Dir: cfg.DataDir, NodeName: cfg.Node, Datacenter: cfg.Datacenter,
+		Advertise: cfg.Advertise, Logger: s.log.With("component", "store"), Registerer: s.reg}
+	if !cfg.StoreTarget.Etcd {
+		return store.Open(opts)
+	}
+	st, err := store.OpenEtcd(opts, store.EtcdOptions{Endpoints: cfg.StoreTarget.Endpoints,
+		Prefix: cfg.StoreTarget.Prefix, TLS: cfg.EtcdTLS, Timeout: cfg.EtcdTimeout})
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("loading the registry from etcd", "endpoints", cfg.StoreTarget.Endpoints, "prefix", cfg.StoreTarget.Prefix)
+	select {
+	case <-st.Loaded():
+		return st, nil
+	case <-ctx.Done():
+		return st, fmt.Errorf("stopped before the registry was loaded from etcd: %w", context.Cause(ctx))
+	}
 }
 
 func (s *server) startDNS() error {

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/beacon-dns/beacon/internal/testkit"
 )
@@ -17,27 +16,7 @@ import (
 // the bound addresses and the .local warning, serves /healthz, and
 // returns nil once its context ends.
 func TestServeInProcess(t *testing.T) {
-	fs := newFlagSet("serve", "")
-	cfg, err := parseServe(fs, []string{"-data-dir", t.TempDir(), "-dns-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, mapEnv(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
-	probe := mdnsProbe{NSSwitch: filepath.Join("testdata", "nsswitch", "debian-mdns.conf"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, newLogger(logs, cfg.LogLevel), probe) }()
-
-	httpAddr := regexp.MustCompile(`http listening" addr=(127\.0\.0\.1:\d+)`)
-	var addr string
-	eventually(t, 10*time.Second, func() string {
-		if m := httpAddr.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-			return ""
-		}
-		return "no http listening line in the log:\n" + logs.String()
-	})
+	addr, logs, stop := startServe(t, filepath.Join("testdata", "nsswitch", "debian-mdns.conf"))
 	if !regexp.MustCompile(`dns listening" udp=127\.0\.0\.1:[1-9]\d* tcp=127\.0\.0\.1:[1-9]\d*`).MatchString(logs.String()) {
 		t.Errorf("the log does not show the DNS addresses bound:\n%s", logs)
 	}
@@ -52,14 +31,8 @@ func TestServeInProcess(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz: %s", resp.Status)
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("serve returned %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not return after its context ended")
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "msg=stopped") {
 		t.Errorf("no stopped line:\n%s", logs)
@@ -91,7 +64,7 @@ func TestServeRecursorIsSelf(t *testing.T) {
 		t.Fatal(err)
 	}
 	probe := mdnsProbe{NSSwitch: filepath.Join("testdata", "nsswitch", "plain.conf"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
-	err = serve(context.Background(), cfg, newLogger(&syncBuffer{}, cfg.LogLevel), probe)
+	err = serve(context.Background(), cfg, newLogger(&testkit.SyncBuffer{}, cfg.LogLevel), probe)
 	if err == nil || !strings.Contains(err.Error(), "recursor "+addr+" is this server's own address") || strings.HasPrefix(err.Error(), "dns: dns:") {
 		t.Fatalf("serve: %v, want one refusal naming the recursor", err)
 	}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -16,35 +18,52 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // serveInProcess runs serve with args (data dir and loopback ports added)
 // until the test ends, and returns the HTTP address it logged.
-func serveInProcess(t *testing.T, args ...string) (string, *syncBuffer) {
+func serveInProcess(t *testing.T, args ...string) (string, *testkit.SyncBuffer) {
+	t.Helper()
+	addr, logs, stop := startServe(t, filepath.Join(t.TempDir(), "absent"), args...)
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return addr, logs
+}
+
+// startServe runs serve with args (data dir and loopback ports added) and
+// the nsswitch.conf at nsswitch, and returns the HTTP address it logged.
+// stop ends serve's context and returns what serve returned.
+func startServe(t *testing.T, nsswitch string, args ...string) (addr string, logs *testkit.SyncBuffer, stop func() error) {
 	t.Helper()
 	args = append([]string{"-data-dir", t.TempDir(), "-dns-addr", "127.0.0.1:0", "-http-addr", "127.0.0.1:0"}, args...)
 	cfg, err := parseServe(newFlagSet("serve", ""), args, mapEnv(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
-	probe := mdnsProbe{NSSwitch: filepath.Join(t.TempDir(), "absent"), ResolvedStub: filepath.Join(t.TempDir(), "absent")}
+	logs = &testkit.SyncBuffer{}
+	probe := mdnsProbe{NSSwitch: nsswitch, ResolvedStub: filepath.Join(t.TempDir(), "absent")}
 	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, newLogger(logs, cfg.LogLevel), probe) }()
-	t.Cleanup(func() {
+	stop = func() error {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("serve returned %v", err)
+				return fmt.Errorf("serve returned %v", err)
 			}
+			return nil
 		case <-time.After(10 * time.Second):
-			t.Error("serve did not return after its context ended")
+			return errors.New("serve did not return after its context ended")
 		}
-	})
+	}
 	httpAddr := regexp.MustCompile(`http listening" addr=(127\.0\.0\.1:\d+)`)
-	var addr string
 	eventually(t, 10*time.Second, func() string {
 		if m := httpAddr.FindStringSubmatch(logs.String()); m != nil {
 			addr = m[1]
@@ -52,7 +71,7 @@ func serveInProcess(t *testing.T, args ...string) (string, *syncBuffer) {
 		}
 		return "no http listening line in the log:\n" + logs.String()
 	})
-	return addr, logs
+	return addr, logs, stop
 }
 
 // TestServeTLS: with -tls-cert and -tls-key the API answers HTTPS with
@@ -141,7 +160,7 @@ func TestHTTPConnLimits(t *testing.T) {
 		{10, 1, 1, true},
 	}
 	for _, c := range cases {
-		logs := &syncBuffer{}
+		logs := &testkit.SyncBuffer{}
 		got := httpConnLimits(&serveConfig{HTTPMaxConns: c.total, HTTPMaxConnsPerClient: 200}, c.nofile, newLogger(logs, slog.LevelInfo))
 		if got.Total != c.want || got.PerClient != 200 || strings.Contains(logs.String(), "level=WARN") != c.warned {
 			t.Errorf("total %d, nofile %d: got %+v, log %q", c.total, c.nofile, got, logs)

@@ -29,6 +29,8 @@ func (cfg *serveConfig) validate(src map[string]string) error {
 		{"advertise", func() error { return checkAdvertise(cfg.Advertise) }},
 		{"token-file", cfg.loadToken},
 		{"tls-cert", cfg.loadTLS},
+		{"store", cfg.checkStore},
+		{"etcd-cacert", cfg.loadEtcdTLS},
 		{"check-workers", func() error { return checkWorkers(cfg.CheckWorkers) }},
 		{"http-max-conns-per-client", func() error { return atLeast(cfg.HTTPMaxConnsPerClient, 0) }},
 		{"http-max-conns", func() error { return atLeast(cfg.HTTPMaxConns, 1) }},

@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/prometheus/client_golang/prometheus"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
@@ -61,37 +63,14 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func openStore(b *testing.B) *store.Store {
 	b.Helper()
-	st, err := store.Open(store.Options{Dir: b.TempDir(), NodeName: "bench", Logger: quiet(), Registerer: prometheus.NewRegistry()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st
+	return teststore.Open(b, store.Options{NodeName: "bench", Logger: quiet(), Registerer: prometheus.NewRegistry()})
 }
 
 // fillStore registers n instances over 1,000 services with 64 writers,
 // as phase 2 does, but without HTTP.
 func fillStore(b *testing.B, st *store.Store, n int) {
 	b.Helper()
-	var wg sync.WaitGroup
-	var once sync.Once
-	names := serviceNames("fill-", 1000)
-	for w := range 64 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += 64 {
-				_, err := st.Register(store.Registration{ID: fmt.Sprintf("fill-%d", i), Name: names[i%len(names)],
-					Address: fmt.Sprintf("10.%d.%d.%d", i>>16&255, i>>8&255, i&255), Port: 8080,
-					Tags: []string{"v1"}, Meta: map[string]string{"version": "1"}})
-				if err != nil {
-					once.Do(func() { b.Error(err) })
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	teststore.Fill(b, st, n, serviceNames("fill-", 1000))
 }
 
 // BenchmarkFsync is the disk's floor under a commit: one 4 KiB page

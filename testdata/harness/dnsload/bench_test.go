@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/beacon-dns/beacon/internal/testkit/teststore"
+
 	"github.com/miekg/dns"
 
 	"github.com/beacon-dns/beacon/dnsserver"
@@ -51,11 +53,7 @@ func BenchmarkServers(b *testing.B) {
 
 func startInProcessBeacon(b *testing.B, ds *dataset) string {
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(store.Options{Dir: b.TempDir(), NodeName: "bench", Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
+	st := teststore.Open(b, store.Options{NodeName: "bench", Logger: quiet})
 	for _, s := range ds.Services {
 		for _, in := range s.Instances {
 			if _, err := st.Register(store.Registration{ID: in.ID, Name: in.Name, Address: in.Addr.String(), Port: int(in.Port)}); err != nil {
