@@ -151,16 +151,6 @@ func (c *uiCounts) add(h store.Status) {
 	}
 }
 
-// maintenance returns the instance's maintenance check, or nil.
-func maintenance(in *store.Instance) *store.Check {
-	for _, c := range in.Checks {
-		if c.Kind == store.KindMaintenance {
-			return c
-		}
-	}
-	return nil
-}
-
 // clip shortens s to n bytes on a rune boundary, marking the cut.
 func clip(s string, n int) string {
 	if len(s) <= n {
