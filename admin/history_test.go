@@ -90,6 +90,10 @@ func TestHistoryAcrossRestart(t *testing.T) {
 	if h := e.historyOf(t, "job1"); len(h) != 4 {
 		t.Errorf("after deregistration, %d transitions", len(h))
 	}
+	body = e.page(t, "/ui/instances/job1")
+	if !strings.Contains(body, "no longer registered") || !strings.Contains(body, "disk full") {
+		t.Errorf("the page of a deregistered instance does not show its history")
+	}
 }
 
 // TestHistoryBound: only the last 100 transitions are kept, the newest.

@@ -35,6 +35,9 @@ type uiInstancePage struct {
 	// HistoryErr says why it could not be read.
 	History    []uiTransition
 	HistoryErr string
+	// Gone says the instance is no longer registered: only its history
+	// is left to show.
+	Gone bool
 }
 
 // uiExplain is explain's answer for one instance.
@@ -66,10 +69,10 @@ func (a *API) uiInstance(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
 	snap := a.st.Snapshot()
 	in := snap.Instance(id)
-	if in == nil {
-		return errorf(http.StatusNotFound, "no instance with ID %s is registered", quote(id))
-	}
 	now := a.cfg.Now()
+	if in == nil {
+		return a.uiGone(w, r, snap, id, now)
+	}
 	p := uiInstancePage{uiFrame: a.frame(r, snap, in.ID), ID: in.ID, Service: in.Name,
 		Addr: hostPort(in), Health: string(in.Health), Tags: in.Tags, Weights: in.Weights,
 		CreateIndex: in.CreateIndex, ModifyIndex: in.ModifyIndex}
@@ -101,11 +104,29 @@ func (a *API) uiInstance(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		p.HistoryErr = err.Error()
 	}
+	p.History = uiHistory(trs, now)
+	return renderUI(w, "ui_instance.html", p)
+}
+
+// uiGone is the page of an instance no longer registered: its history
+// says why it went, for as long as the store keeps it. An ID with
+// neither is a 404.
+func (a *API) uiGone(w http.ResponseWriter, r *http.Request, snap *store.Snapshot, id string, now time.Time) error {
+	trs, err := a.transitions(id)
+	if err != nil {
+		return err
+	}
+	p := uiInstancePage{uiFrame: a.frame(r, snap, id), ID: id, Gone: true, History: uiHistory(trs, now)}
+	return renderUI(w, "ui_instance.html", p)
+}
+
+func uiHistory(trs []store.Transition, now time.Time) []uiTransition {
+	out := make([]uiTransition, 0, len(trs))
 	for _, t := range trs {
-		p.History = append(p.History, uiTransition{At: stamp(t.Time), Ago: ago(now, t.Time), From: string(t.From),
+		out = append(out, uiTransition{At: stamp(t.Time), Ago: ago(now, t.Time), From: string(t.From),
 			To: string(t.To), CheckID: t.CheckID, Output: clip(t.Output, uiOutputLen)})
 	}
-	return renderUI(w, "ui_instance.html", p)
+	return out
 }
 
 func uiExplainOf(x store.InstanceExplanation) uiExplain {
