@@ -46,7 +46,7 @@ func (e *etcdStore) planHistory(ctx context.Context, p *etcdPlan, t *txn) error 
 			return err
 		}
 		for _, h := range byID[id] {
-			list = append(list, historyRecord{Time: h.tr.Time, From: h.tr.From, To: h.tr.To, CheckID: h.tr.CheckID, Output: h.tr.Output})
+			list = append(list, historyRecord(h.tr))
 		}
 		if len(list) == 0 {
 			continue
@@ -103,7 +103,7 @@ func (e *etcdStore) history(id string) ([]Transition, error) {
 	}
 	out := make([]Transition, 0, len(list))
 	for _, r := range slices.Backward(list) {
-		out = append(out, Transition{Time: r.Time, From: r.From, To: r.To, CheckID: r.CheckID, Output: r.Output})
+		out = append(out, Transition(r))
 	}
 	return out, nil
 }

@@ -205,7 +205,7 @@ func readHistory(tx *bolt.Tx, id string) ([]histEntry, error) {
 			return nil, fmt.Errorf("%w: history record %q: %v", ErrCorrupt, trunc(string(k)), err)
 		}
 		out = append(out, histEntry{id: id, index: binary.BigEndian.Uint64(k[len(prefix):]),
-			tr: Transition{Time: r.Time, From: r.From, To: r.To, CheckID: r.CheckID, Output: r.Output}})
+			tr: Transition(r)})
 	}
 	return out, nil
 }
@@ -223,7 +223,7 @@ type recordWriter interface {
 func writeHistory(tx *bolt.Tx, w recordWriter, entries []histEntry, ids map[string]struct{}, get func(string) *Instance, now time.Time) error {
 	touched := map[string]bool{}
 	for _, e := range entries {
-		v, err := json.Marshal(historyRecord{Time: e.tr.Time, From: e.tr.From, To: e.tr.To, CheckID: e.tr.CheckID, Output: e.tr.Output})
+		v, err := json.Marshal(historyRecord(e.tr))
 		if err != nil {
 			return err
 		}
