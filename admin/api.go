@@ -23,6 +23,7 @@ type Store interface {
 	SetMaintenance(string, bool, string) error
 	UpdateTTL(string, store.Status, string) error
 	Healthy() error
+	Historian
 }
 
 // Feed is the change feed that API.Run reads to keep the status page's
@@ -56,6 +57,11 @@ type Config struct {
 	// Version is beacon's own version, shown in agent/self's Stats;
 	// default "unknown".
 	Version string
+	// Policy is the rule DNS answers with (-only-passing,
+	// -panic-threshold, -ttl, -warning-ttl); explain and the UI say
+	// what it does with each instance. Zero TTLs take serve's defaults,
+	// 30s and 5s; the zero policy has no panic mode.
+	Policy store.DNSPolicy
 	// Now returns the time; default time.Now.
 	Now func() time.Time
 }
@@ -75,6 +81,12 @@ func (c *Config) fill() {
 	}
 	if c.Version == "" {
 		c.Version = "unknown"
+	}
+	if c.Policy.TTL == 0 {
+		c.Policy.TTL = 30 * time.Second
+	}
+	if c.Policy.WarningTTL == 0 {
+		c.Policy.WarningTTL = 5 * time.Second
 	}
 }
 

@@ -1,14 +1,11 @@
 package admin
 
 import (
-	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
@@ -110,45 +107,6 @@ func TestNewServer(t *testing.T) {
 	}
 	if NewServer(":0", http.NotFoundHandler(), nil).TLSConfig != nil {
 		t.Errorf("nil tls.Config should stay nil")
-	}
-}
-
-func TestUI(t *testing.T) {
-	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	e := newEnv(t, Config{Now: func() time.Time { return now }})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.api.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	// Run subscribes in its own goroutine; changes before that are not
-	// listed. Poke until one is.
-	port := 0
-	waitFor(t, "Run to subscribe", func() bool {
-		port++
-		e.register(fmt.Sprintf(`{"ID":"probe","Name":"probe","Port":%d}`, port))
-		return len(e.api.recent.list()) > 0
-	})
-	e.seed()
-	e.register(`{"ID":"evil","Name":"xss","Tags":["<script>alert(1)</script>"],"Check":{"TTL":"10s","Status":"passing"}}`)
-	e.must(200, "PUT", "/v1/agent/check/fail/service:web2?note=%3Cb%3Eboom%3C/b%3E", "")
-	e.must(200, "PUT", "/v1/agent/service/deregister/db1", "")
-	waitFor(t, "recent changes", func() bool { return len(e.api.recent.list()) >= 6 })
-	r := e.must(200, "GET", "/ui/", "")
-	for _, want := range []string{"web1", "10.0.0.2:8080", "service:web2", "critical", "&lt;b&gt;boom&lt;/b&gt;",
-		"&lt;script&gt;", "deregistered from db", "passing → critical", "registered in web", "2030-01-02 03:04:05Z"} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("status page lacks %q", want)
-		}
-	}
-	if strings.Contains(r.body, "<script>") || strings.Contains(r.body, "<b>boom") {
-		t.Errorf("status page does not escape input")
-	}
-	if r := e.do("GET", "/?token=x", ""); r.code != 200 {
-		// the redirect is followed to /ui/
-		t.Errorf("/ → %d", r.code)
-	}
-	if r := e.do("GET", "/ui", ""); r.code != 200 {
-		t.Errorf("/ui → %d", r.code)
 	}
 }
 

@@ -63,7 +63,11 @@ func (a *API) table() []route {
 		{pattern: "GET /v1/prometheus/targets", h: a.prometheusTargets},
 		{pattern: "GET /healthz", h: a.healthz, open: true},
 		{pattern: "GET /metrics", h: a.serveMetrics, open: true},
+		{pattern: "GET /v1/beacon/explain/{name}", h: a.explainService},
+		{pattern: "GET /v1/beacon/history/{id}", h: a.history},
 		{pattern: "GET /ui/", h: a.ui},
+		{pattern: "GET /ui/services/{name}", h: a.uiService},
+		{pattern: "GET /ui/instances/{id}", h: a.uiInstance},
 		{pattern: "GET /{$}", h: a.rootRedirect, open: true},
 	}
 }

@@ -48,14 +48,14 @@ func TestCLIAgainstAdmin(t *testing.T) {
 			"web   1/2      v1,v2\n"},
 		{[]string{"pass", "service:web2", "-note", "ok from cron"}, "service:web2: passing\n"},
 		{[]string{"instances", "web"}, "" +
-			"ID    HEALTH   ADDRESS    PORT  TAGS  OUTPUT\n" +
-			"web1  passing  10.0.0.5   8080  v1    -\n" +
-			"web2  passing  127.0.0.1  8081  v2    ok from cron\n"},
+			"ID    HEALTH   ADDRESS    PORT  TAGS  CHECKS        OUTPUT\n" +
+			"web1  passing  10.0.0.5   8080  v1    -             -\n" +
+			"web2  passing  127.0.0.1  8081  v2    service:web2  ok from cron\n"},
 		{[]string{"maint", "web1", "-reason", "reboot"}, "web1: maintenance on\n"},
 		{[]string{"instances", "web"}, "" +
-			"ID    HEALTH    ADDRESS    PORT  TAGS  OUTPUT\n" +
-			"web1  critical  10.0.0.5   8080  v1    reboot\n" +
-			"web2  passing   127.0.0.1  8081  v2    ok from cron\n"},
+			"ID    HEALTH    ADDRESS    PORT  TAGS  CHECKS        OUTPUT\n" +
+			"web1  critical  10.0.0.5   8080  v1    -             maintenance: reboot\n" +
+			"web2  passing   127.0.0.1  8081  v2    service:web2  ok from cron\n"},
 		{[]string{"services"}, "" +
 			"NAME  HEALTHY  TAGS\n" +
 			"db    1/1      -\n" +
@@ -63,8 +63,8 @@ func TestCLIAgainstAdmin(t *testing.T) {
 		{[]string{"maint", "-disable", "web1"}, "web1: maintenance off\n"},
 		{[]string{"deregister", "web2"}, "deregistered web2\n"},
 		{[]string{"instances", "db"}, "" +
-			"ID  HEALTH   ADDRESS     PORT  TAGS  OUTPUT\n" +
-			"db  passing  db.example  5432  -     -\n"},
+			"ID  HEALTH   ADDRESS     PORT  TAGS  CHECKS  OUTPUT\n" +
+			"db  passing  db.example  5432  -     -       -\n"},
 	}
 	for _, s := range steps {
 		code, stdout, stderr := runCLI(t, env, s.args...)

@@ -106,8 +106,8 @@ func TestCLIBinary(t *testing.T) {
 	if out != "deregistered job-1\n" {
 		t.Fatalf("deregister printed %q", out)
 	}
-	if out, _ = p.cli(t, 0, nil, "instances", "job", "-json"); strings.TrimSpace(out) != "[]" {
-		t.Fatalf("after deregister, instances -json printed %q", out)
+	if out, errOut := p.cli(t, 1, nil, "instances", "job", "-json"); out != "" || !strings.Contains(errOut, `no service named "job"`) {
+		t.Fatalf("after deregister, instances -json printed %q, %q", out, errOut)
 	}
 
 	// Errors: one line on stderr, nothing on stdout, exit 1.

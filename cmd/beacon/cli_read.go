@@ -34,6 +34,10 @@ type instanceRow struct {
 	Tags    []string
 	Meta    map[string]string `json:",omitempty"`
 	Checks  []healthCheck
+	// Maintenance says whether the instance is in maintenance mode, and
+	// MaintenanceReason why.
+	Maintenance       bool
+	MaintenanceReason string `json:",omitempty"`
 }
 
 // fetchConcurrency bounds the per-service requests of `beacon services`.
@@ -121,6 +125,13 @@ func listInstances(ctx context.Context, c *client, out output, args []string) er
 	if err := c.do(ctx, "GET", "/v1/health/service/"+url.PathEscape(name), nil, nil, &entries); err != nil {
 		return fmt.Errorf("instances %s: %w", name, err)
 	}
+	if len(entries) == 0 {
+		// The health endpoint answers [] for a name nobody registered,
+		// as Consul's does; only the catalog tells the two apart.
+		if err := serviceKnown(ctx, c, name); err != nil {
+			return fmt.Errorf("instances %s: %w", name, err)
+		}
+	}
 	rows := make([]instanceRow, len(entries))
 	table := make([][]string, len(entries))
 	for i := range entries {
@@ -132,16 +143,42 @@ func listInstances(ctx context.Context, c *client, out output, args []string) er
 		if rows[i].Checks == nil {
 			rows[i].Checks = []healthCheck{}
 		}
+		var checkIDs []string
+		for j := range e.Checks {
+			if ch := &e.Checks[j]; ch.maintenance() {
+				rows[i].Maintenance, rows[i].MaintenanceReason = true, ch.detail()
+			} else {
+				checkIDs = append(checkIDs, ch.CheckID)
+			}
+		}
 		output := ""
-		if worst != nil {
+		switch {
+		case rows[i].Maintenance:
+			output = truncate("maintenance: "+rows[i].MaintenanceReason, 72)
+		case worst != nil:
 			output = truncate(worst.detail(), 72)
 		}
-		table[i] = []string{e.Service.ID, status, addr, strconv.Itoa(e.Service.Port), strings.Join(e.Service.Tags, ","), output}
+		table[i] = []string{e.Service.ID, status, addr, strconv.Itoa(e.Service.Port), strings.Join(e.Service.Tags, ","),
+			strings.Join(checkIDs, ","), output}
 	}
 	if out.json {
 		return out.writeJSON(rows)
 	}
-	return out.table([]string{"ID", "HEALTH", "ADDRESS", "PORT", "TAGS", "OUTPUT"}, table)
+	return out.table([]string{"ID", "HEALTH", "ADDRESS", "PORT", "TAGS", "CHECKS", "OUTPUT"}, table)
+}
+
+// serviceKnown says whether the catalog lists the service name.
+func serviceKnown(ctx context.Context, c *client, name string) error {
+	var catalog map[string][]string
+	if err := c.do(ctx, "GET", "/v1/catalog/services", nil, nil, &catalog); err != nil {
+		return err
+	}
+	for n := range catalog {
+		if strings.EqualFold(n, name) {
+			return nil
+		}
+	}
+	return fmt.Errorf("no service named %q is registered (see \"beacon services\")", name)
 }
 
 // truncate shortens s to n runes, marking the cut.

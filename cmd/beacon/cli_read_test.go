@@ -17,7 +17,7 @@ const (
  {"Node":{"Node":"n1","Address":"127.0.0.1"},
   "Service":{"ID":"web2","Service":"web","Tags":["v1","v2"],"Address":"","Port":8081},
   "Checks":[{"CheckID":"service:web2","Status":"passing","Output":"ok"},
-            {"CheckID":"_service_maintenance:web2","Status":"critical","Output":"Maintenance mode is enabled:\n\tkernel upgrade"}]},
+            {"CheckID":"_service_maintenance:web2","Name":"Service Maintenance Mode","Status":"critical","Notes":"kernel\n\tupgrade","Output":""}]},
  {"Node":{"Node":"n1","Address":"127.0.0.1"},
   "Service":{"ID":"web3","Service":"web","Tags":[],"Address":"10.0.0.7","Port":8082},
   "Checks":[{"CheckID":"service:web3","Status":"warning","Output":"HTTP GET: 429 Too Many Requests"}]}
@@ -58,10 +58,10 @@ func TestCLIReads(t *testing.T) {
 		}},
 		// web2 has no address of its own: the node's stands in, as in Consul.
 		{"instances table", []string{"instances", "web"}, "" +
-			"ID    HEALTH    ADDRESS    PORT  TAGS   OUTPUT\n" +
-			"web1  passing   10.0.0.5   8080  v1     HTTP GET http://10.0.0.5:8080/: 200 OK\n" +
-			"web2  critical  127.0.0.1  8081  v1,v2  Maintenance mode is enabled: kernel upgrade\n" +
-			"web3  warning   10.0.0.7   8082  -      HTTP GET: 429 Too Many Requests\n", nil},
+			"ID    HEALTH    ADDRESS    PORT  TAGS   CHECKS        OUTPUT\n" +
+			"web1  passing   10.0.0.5   8080  v1     service:web1  HTTP GET http://10.0.0.5:8080/: 200 OK\n" +
+			"web2  critical  127.0.0.1  8081  v1,v2  service:web2  maintenance: kernel upgrade\n" +
+			"web3  warning   10.0.0.7   8082  -      service:web3  HTTP GET: 429 Too Many Requests\n", nil},
 		{"instances json", []string{"instances", "db", "-json"}, "", []instanceRow{
 			{ID: "db", Service: "db", Health: "passing", Address: "10.0.0.9", Port: 5432, Checks: []healthCheck{}},
 		}},

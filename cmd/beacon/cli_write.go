@@ -23,18 +23,21 @@ func runDeregister(ctx context.Context, std streams, args []string) int {
 
 func runMaint(ctx context.Context, std streams, args []string) int {
 	var disable bool
-	var reason string
+	var reason setString
 	return clientCommand{
-		name: "maint", synopsis: "ID [-disable] [-reason R] [flags]", arg: "ID",
+		name: "maint", synopsis: "ID [-reason R] | ID -disable [flags]", arg: "ID",
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&disable, "disable", false, "take the instance out of maintenance mode")
-			fs.StringVar(&reason, "reason", "", "why the instance is in maintenance (shown as the check's notes)")
+			fs.Var(&reason, "reason", "`text` saying why the instance is in maintenance (the check's notes); not with -disable")
 		},
 		act: func(ctx context.Context, c *client, out output, args []string) error {
 			id := args[0]
+			if disable && reason.set {
+				return usagef("-reason is only for putting an instance in maintenance; leave it out with -disable")
+			}
 			q := url.Values{"enable": {fmt.Sprint(!disable)}}
-			if reason != "" {
-				q.Set("reason", reason)
+			if reason.v != "" {
+				q.Set("reason", reason.v)
 			}
 			if err := c.do(ctx, "PUT", "/v1/agent/service/maintenance/"+url.PathEscape(id), q, nil, nil); err != nil {
 				return fmt.Errorf("maint %s: %w", id, err)

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/beacon-dns/beacon/store"
+import (
+	"strings"
+
+	"github.com/beacon-dns/beacon/store"
+)
 
 // The Consul-shaped JSON the CLI sends and reads; only the fields it uses.
 
@@ -59,6 +63,12 @@ func (c *healthCheck) detail() string {
 		return c.Output
 	}
 	return c.Notes
+}
+
+// maintenance reports whether this is the check of maintenance mode,
+// whose ID beacon and Consul both start with this prefix.
+func (c *healthCheck) maintenance() bool {
+	return strings.HasPrefix(c.CheckID, store.MaintenanceCheckPrefix)
 }
 
 // health is the worst status of the entry's checks: passing with none.

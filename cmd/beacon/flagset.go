@@ -26,7 +26,13 @@ func newFlagSet(name, synopsis string) *flagSet {
 
 // printUsage writes the synopsis and the flags to w.
 func (fs *flagSet) printUsage(w io.Writer) {
-	fmt.Fprintf(w, "Usage: beacon %s %s\n\nFlags:\n", fs.name, fs.synopsis)
+	fmt.Fprintln(w, strings.TrimSpace("Usage: beacon "+fs.name+" "+fs.synopsis))
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nFlags:\n")
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fs.SetOutput(io.Discard)
@@ -74,4 +80,21 @@ func (l *listFlag) Set(v string) error {
 	return nil
 }
 
-var _ flag.Value = (*listFlag)(nil)
+// setString is a string flag that records whether it was given at all,
+// so that an empty value can be told from a missing flag.
+type setString struct {
+	v   string
+	set bool
+}
+
+func (s *setString) String() string { return s.v }
+
+func (s *setString) Set(v string) error {
+	s.v, s.set = v, true
+	return nil
+}
+
+var (
+	_ flag.Value = (*listFlag)(nil)
+	_ flag.Value = (*setString)(nil)
+)

@@ -44,6 +44,8 @@ func init() {
 		"deregister": {"remove an instance", runDeregister},
 		"services":   {"list services and their healthy/total counts", runServices},
 		"instances":  {"list instances of a service with health", runInstances},
+		"explain":    {"say why each instance of a service is in DNS or not", runExplain},
+		"history":    {"list an instance's health transitions", runHistory},
 		"maint":      {"put an instance in or out of maintenance mode", runMaint},
 		"pass":       {"mark a TTL check passing", checkCommand("pass")},
 		"warn":       {"mark a TTL check warning", checkCommand("warn")},
@@ -53,7 +55,7 @@ func init() {
 }
 
 // commandOrder is the order of the usage text.
-var commandOrder = []string{"serve", "register", "deregister", "services", "instances", "maint", "pass", "warn", "fail", "version"}
+var commandOrder = []string{"serve", "register", "deregister", "services", "instances", "explain", "history", "maint", "pass", "warn", "fail", "version"}
 
 func main() {
 	// The first signal cancels ctx and starts a graceful shutdown; stop
@@ -75,8 +77,21 @@ func run(ctx context.Context, std streams, args []string) int {
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
-		usage(std.stdout)
-		return exitOK
+		if len(args) < 2 || name != "help" {
+			usage(std.stdout)
+			return exitOK
+		}
+		// `beacon help CMD` is `beacon CMD -h`: the command's usage and
+		// its flags.
+		if len(args) > 2 {
+			fmt.Fprintf(std.stderr, "beacon help: unexpected argument %q; run \"beacon help COMMAND\"\n", args[2])
+			return exitUsage
+		}
+		name, args = args[1], []string{name, "-h"}
+		if _, ok := commands[name]; !ok {
+			fmt.Fprintf(std.stderr, "beacon help: unknown command %q; run \"beacon help\" for the list\n", name)
+			return exitUsage
+		}
 	case "-version", "--version":
 		name = "version"
 	}
@@ -96,5 +111,5 @@ func usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-11s %s\n", name, commands[name].summary)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run \"beacon <command> -h\" for the flags of a command.")
+	fmt.Fprintln(w, "Run \"beacon help <command>\" (or \"beacon <command> -h\") for its usage and flags.")
 }

@@ -151,7 +151,7 @@ func (s *server) startHTTP(bg context.Context) error {
 	api := admin.New(admin.Config{
 		Datacenter: cfg.Datacenter, Token: cfg.Token, Ready: s.ready,
 		Gatherer: s.reg, Registerer: s.reg, Logger: s.log.With("component", "http"),
-		Logs: logSource(s.log), Version: buildVersion(),
+		Logs: logSource(s.log), Version: buildVersion(), Policy: cfg.DNS.Policy(),
 	}, s.store)
 	s.runBackground(bg, "admin", api.Run)
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
