@@ -216,7 +216,9 @@ func TestForwardShared(t *testing.T) {
 		<-release
 		answerA("192.0.2.1", false)(w, r)
 	})
-	f := newFixture(t, func(cfg *Config) { cfg.Recursors = []string{up} })
+	// A long timeout: on a loaded machine gathering every query may take
+	// longer than the default, and a timed-out forward would be asked again.
+	f := newFixture(t, func(cfg *Config) { cfg.Recursors, cfg.RecursorTimeout = []string{up}, time.Minute })
 	names := []string{"shared.example.", "SHARED.example.", "Shared.Example."}
 	type result struct {
 		q, r *dns.Msg
