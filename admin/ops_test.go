@@ -71,6 +71,9 @@ func TestMetrics(t *testing.T) {
 		`beacon_api_requests_total{code="404",route="/v1/agent/service/{id}"} 1`,
 		`beacon_api_requests_total{code="405",route="/v1/agent/service/register"} 1`,
 		`beacon_api_requests_total{code="404",route="unmatched"} 1`,
+		`beacon_http_request_duration_seconds_count{route="/v1/agent/service/{id}"} 2`,
+		`beacon_http_request_duration_seconds_count{route="unmatched"} 1`,
+		`beacon_http_request_duration_seconds_bucket{route="unmatched",le="600"} 1`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)

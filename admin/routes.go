@@ -258,11 +258,12 @@ func (a *API) commonHeaders(w http.ResponseWriter) {
 // out of the log since it may hold ?token=.
 func (a *API) finish(r *http.Request, sw *statusWriter, label string, start time.Time, err error) {
 	code := sw.code()
-	a.metrics.observe(label, code)
+	took := a.cfg.Now().Sub(start)
+	a.metrics.observe(label, code, took)
 	attrs := []any{"method", r.Method, "path", r.URL.Path, "code", code,
-		"duration", a.cfg.Now().Sub(start), "remote", r.RemoteAddr}
+		"duration", took, "remote", r.RemoteAddr}
 	switch {
-	case code >= 500:
+	case code >= 500 && code != http.StatusNotImplemented:
 		a.log.Error("api request failed", append(attrs, "err", err)...)
 	case err != nil:
 		a.log.Debug("api request refused", append(attrs, "err", err)...)
