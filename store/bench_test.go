@@ -48,12 +48,7 @@ func fillWith(b *testing.B, s *Store, n int, mk func(i int) Registration) {
 func BenchmarkRegister(b *testing.B) {
 	for _, n := range []int{0, 10_000, 100_000} {
 		b.Run(fmt.Sprintf("catalog=%d", n), func(b *testing.B) {
-			s, err := Open(Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			fill(b, s, n)
+			s := openFilled(b, n)
 			b.ResetTimer()
 			for i := 0; b.Loop(); i++ {
 				r := Registration{ID: fmt.Sprintf("bench-%d", i), Name: fmt.Sprintf("svc%d", i%100), Address: "10.255.0.1", Port: 80}
@@ -70,12 +65,7 @@ func BenchmarkRegister(b *testing.B) {
 func BenchmarkStatusChange(b *testing.B) {
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprintf("catalog=%d", n), func(b *testing.B) {
-			s, err := Open(Options{Dir: b.TempDir()})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			fill(b, s, n)
+			s := openFilled(b, n)
 			if _, err := s.Register(Registration{ID: "x", Name: "svc1", Checks: []CheckSpec{{ID: "c", TTL: 1e9}}}); err != nil {
 				b.Fatal(err)
 			}
@@ -169,4 +159,17 @@ func BenchmarkOpen(b *testing.B) {
 			}
 		})
 	}
+}
+
+// openFilled opens a store in a temp dir holding n instances, closed when
+// the benchmark ends.
+func openFilled(b *testing.B, n int) *Store {
+	b.Helper()
+	s, err := Open(Options{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	fill(b, s, n)
+	return s
 }

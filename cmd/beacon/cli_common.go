@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"text/tabwriter"
 	"unicode"
@@ -159,4 +160,12 @@ func cell(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// optional is the query of one parameter, or none when its value is empty.
+func optional(key, value string) url.Values {
+	if value == "" {
+		return nil
+	}
+	return url.Values{key: {value}}
 }

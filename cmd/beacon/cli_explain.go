@@ -35,10 +35,7 @@ func runExplain(ctx context.Context, std streams, args []string) int {
 		},
 		act: func(ctx context.Context, c *client, out output, args []string) error {
 			name := args[0]
-			var q url.Values
-			if tag != "" {
-				q = url.Values{"tag": {tag}}
-			}
+			q := optional("tag", tag)
 			var x explanation
 			if err := c.do(ctx, "GET", "/v1/beacon/explain/"+url.PathEscape(name), q, nil, &x); err != nil {
 				return fmt.Errorf("explain %s: %w", name, err)

@@ -65,10 +65,7 @@ func checkCommand(verb string) func(context.Context, streams, []string) int {
 			},
 			act: func(ctx context.Context, c *client, out output, args []string) error {
 				id := args[0]
-				var q url.Values
-				if note != "" {
-					q = url.Values{"note": {note}}
-				}
+				q := optional("note", note)
 				if err := c.do(ctx, "PUT", "/v1/agent/check/"+verb+"/"+url.PathEscape(id), q, nil, nil); err != nil {
 					return fmt.Errorf("%s %s: %w", verb, id, err)
 				}
