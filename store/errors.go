@@ -29,6 +29,9 @@ var (
 	// ErrNotLoaded reports a store on etcd that has not finished loading
 	// the registry.
 	ErrNotLoaded = errors.New("not loaded")
+	// ErrNodeNameTaken reports a node started with the name of a live
+	// node sharing the same registry in etcd.
+	ErrNodeNameTaken = errors.New("node name taken")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

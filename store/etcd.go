@@ -35,6 +35,13 @@ type EtcdOptions struct {
 	// StaleAfter is how long without a word from etcd makes the store
 	// stale; default 3s.
 	StaleAfter time.Duration
+	// NodeTTL is the TTL of this node's membership lease, rounded up to
+	// whole seconds: a node etcd has not heard from for that long is no
+	// longer a member; default 10s.
+	NodeTTL time.Duration
+	// HTTPAddr is where this node's HTTP API can be reached, shown to
+	// the other nodes.
+	HTTPAddr string
 }
 
 func (o *EtcdOptions) fill() {
@@ -50,6 +57,9 @@ func (o *EtcdOptions) fill() {
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 3 * time.Second
+	}
+	if o.NodeTTL <= 0 {
+		o.NodeTTL = 10 * time.Second
 	}
 }
 
@@ -88,6 +98,16 @@ type etcdStore struct {
 	contact  atomic.Int64 // unix nanoseconds of the last answer from etcd
 	progress chan struct{}
 
+	// Membership: joined is closed once the node first holds its key,
+	// or was refused (refused is then set, before). lease is the ID of
+	// the lease the key is under, 0 while it holds none. members are
+	// the live nodes, by name, written under mu.
+	wg      sync.WaitGroup
+	joined  chan struct{}
+	refused error
+	lease   atomic.Int64
+	members atomic.Pointer[[]Member]
+
 	txnSeconds prometheus.Histogram
 }
 
@@ -125,11 +145,15 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 		s: s, opts: eo, cli: cli, prefix: eo.Prefix + "/", ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), loaded: make(chan struct{}),
 		progress: make(chan struct{}, 1),
+		joined:   make(chan struct{}),
 	}
+	e.members.Store(&[]Member{})
 	e.contact.Store(time.Now().UnixNano())
 	e.registerMetrics(opts.Registerer)
 	s.remote = e
 	close(s.stopped)
+	e.wg.Add(1)
+	go e.holdMembership()
 	go e.run()
 	return s, nil
 }
@@ -161,6 +185,10 @@ func (e *etcdStore) registerMetrics(reg prometheus.Registerer) {
 		Namespace: "beacon", Subsystem: "store", Name: "etcd_revision",
 		Help: "The etcd revision this node's registry has applied.",
 	}, func() float64 { return float64(e.appliedRev()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "beacon", Subsystem: "cluster", Name: "members",
+		Help: "Live beacon nodes sharing this registry in etcd, as this node last saw them.",
+	}, func() float64 { return float64(len(*e.members.Load())) })
 }
 
 // Loaded is closed once the registry was first loaded. With BoltDB it is
@@ -181,7 +209,7 @@ func (s *Store) Stale() bool { return s.remote != nil && s.remote.staleFor() > 0
 func (e *etcdStore) healthy() error {
 	select {
 	case <-e.loaded:
-		return nil
+		return e.refused
 	default:
 		return fmt.Errorf("registry %w from etcd at %s yet", ErrNotLoaded, e.endpoints())
 	}
@@ -203,8 +231,11 @@ func (e *etcdStore) staleFor() time.Duration {
 }
 
 func (e *etcdStore) close() error {
+	lease := e.lease.Load()
 	e.cancel()
 	<-e.done
+	e.wg.Wait()
+	e.leave(clientv3.LeaseID(lease))
 	return e.cli.Close()
 }
 
@@ -230,6 +261,9 @@ func (e *etcdStore) do(op func(*txn) error) error {
 	case <-e.s.quit:
 		return ErrClosed
 	case <-e.loaded:
+		if e.refused != nil {
+			return fmt.Errorf("write refused: %w", e.refused)
+		}
 	default:
 		return fmt.Errorf("write refused: %w", e.healthy())
 	}

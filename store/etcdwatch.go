@@ -14,6 +14,16 @@ import (
 func (e *etcdStore) run() {
 	defer close(e.done)
 	log := e.s.opts.Logger
+	select {
+	case <-e.joined:
+	case <-e.ctx.Done():
+		return
+	}
+	if e.refused != nil {
+		log.Error("refused to start", "err", e.refused)
+		close(e.loaded)
+		return
+	}
 	var rev int64
 	relist := true
 	wait := 100 * time.Millisecond
@@ -134,6 +144,7 @@ func (e *etcdStore) applyEvents(evs []*clientv3.Event) int64 {
 				del: evs[i].Type == clientv3.EventTypeDelete}
 			cs.add(string(kv.Key[len(e.prefix):]), kc)
 		}
+		e.applyMembersLocked(cs.members, false)
 		t.index = max(t.index, uint64(rev))
 		if cs.defMax != 0 {
 			t.catalogAt = max(t.catalogAt, t.base.catalog.index, uint64(cs.defMax))

@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+// Member is a live beacon node sharing a registry in etcd.
+type Member struct {
+	Name string
+	ID   string
+	// Address is the node's advertised address; HTTP where its API
+	// listens.
+	Address string
+	HTTP    string `json:",omitempty"`
+}
+
+// Members returns the live nodes sharing this registry, by name, as this
+// node's watch last saw them; nil with BoltDB, where this node is alone.
+func (s *Store) Members() []Member {
+	if s.remote == nil {
+		return nil
+	}
+	return slices.Clone(*s.remote.members.Load())
+}
+
+// ttlSeconds is the membership lease's TTL in etcd's whole seconds.
+func (e *etcdStore) ttlSeconds() int64 {
+	return int64((e.opts.NodeTTL + time.Second - 1) / time.Second)
+}
+
+// holdMembership keeps this node a member: it takes one lease and the
+// node's key under it, keeps the lease alive, and takes both again when
+// the lease is lost. A name already held when the node starts refuses
+// it for good (see joined).
+func (e *etcdStore) holdMembership() {
+	defer e.wg.Done()
+	log := e.s.opts.Logger
+	first := true
+	wait := 100 * time.Millisecond
+	for e.ctx.Err() == nil {
+		id, err := e.join()
+		switch {
+		case err != nil && first && errors.Is(err, ErrNodeNameTaken):
+			e.refused = err
+			close(e.joined)
+			return
+		case err != nil:
+			if e.ctx.Err() == nil {
+				log.Warn("joining the cluster in etcd failed; retrying", "etcd", e.endpoints(), "err", oneLine(err), "in", wait)
+				sleepCtx(e.ctx, wait)
+				wait = min(2*wait, e.opts.NodeTTL/2)
+			}
+			continue
+		}
+		wait = 100 * time.Millisecond
+		if first {
+			first = false
+			close(e.joined)
+		}
+		e.keepAlive(id)
+		if e.ctx.Err() == nil {
+			log.Warn("membership lease lost (etcd did not hear from this node within -node-ttl); joining again",
+				"etcd", e.endpoints(), "lease", fmt.Sprintf("%x", int64(id)))
+		}
+	}
+}
+
+// join takes a new lease and this node's key under it, unless a live
+// node holds the key.
+func (e *etcdStore) join() (clientv3.LeaseID, error) {
+	ctx, cancel := context.WithTimeout(e.ctx, e.opts.Timeout)
+	defer cancel()
+	n := e.s.snap.Load().node
+	val, err := json.Marshal(Member{Name: n.Name, ID: n.ID, Address: n.Address, HTTP: e.opts.HTTPAddr})
+	if err != nil {
+		return 0, err
+	}
+	g, err := e.cli.Grant(ctx, e.ttlSeconds())
+	if err != nil {
+		return 0, err
+	}
+	e.touch()
+	key := e.prefix + memberKey(n.Name)
+	resp, err := e.cli.Txn(ctx).If(clientv3.Compare(clientv3.CreateRevision(key), "=", 0)).
+		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(g.ID))).
+		Else(clientv3.OpGet(key)).Commit()
+	if err == nil && resp.Succeeded {
+		e.lease.Store(int64(g.ID))
+		return g.ID, nil
+	}
+	_, _ = e.cli.Revoke(ctx, g.ID)
+	if err != nil {
+		return 0, err
+	}
+	holder := "unknown"
+	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
+		var m Member
+		if json.Unmarshal(kvs[0].Value, &m) == nil {
+			holder = cmpOr(m.HTTP, m.Address)
+		}
+	}
+	return 0, fmt.Errorf("-node %q is held by a live beacon node (at %s) sharing etcd at %s%s; give each node its own -node: %w",
+		n.Name, holder, e.endpoints(), strings.TrimSuffix(e.prefix, "/"), ErrNodeNameTaken)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// keepAlive keeps lease id alive until it is lost or the store closes;
+// the client renews it every third of its TTL.
+func (e *etcdStore) keepAlive(id clientv3.LeaseID) {
+	defer e.lease.Store(0)
+	ch, err := e.cli.KeepAlive(e.ctx, id)
+	if err != nil {
+		return
+	}
+	for range ch {
+		e.touch()
+	}
+}
+
+// leave ends this node's membership at once, so that the others need
+// not wait for its lease to expire.
+func (e *etcdStore) leave(id clientv3.LeaseID) {
+	if id == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), min(e.opts.Timeout, time.Second))
+	defer cancel()
+	_, _ = e.cli.Revoke(ctx, id)
+}
+
+// applyMembers takes membership keys into the member set; full says they
+// are all etcd holds (a listing). The caller holds mu.
+func (e *etcdStore) applyMembersLocked(kcs map[string]*keyChange, full bool) {
+	if len(kcs) == 0 && !full {
+		return
+	}
+	live := map[string]Member{}
+	if !full {
+		for _, m := range *e.members.Load() {
+			live[m.Name] = m
+		}
+	}
+	for name, kc := range kcs {
+		if kc.del {
+			delete(live, name)
+			continue
+		}
+		var m Member
+		if err := json.Unmarshal(kc.value, &m); err != nil || m.Name != name {
+			e.s.opts.Logger.Error("skipping an unreadable node in etcd", "key", e.prefix+memberKey(name), "revision", kc.mod, "err", err)
+			continue
+		}
+		live[name] = m
+	}
+	list := make([]Member, 0, len(live))
+	for _, m := range live {
+		list = append(list, m)
+	}
+	slices.SortFunc(list, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	e.members.Store(&list)
+}
