@@ -42,6 +42,10 @@ type EtcdOptions struct {
 	// HTTPAddr is where this node's HTTP API can be reached, shown to
 	// the other nodes.
 	HTTPAddr string
+	// Settle is how long a member that joined waits before it is given
+	// checks, so that a node flapping in and out does not move them each
+	// time; default 2s.
+	Settle time.Duration
 }
 
 func (o *EtcdOptions) fill() {
@@ -60,6 +64,9 @@ func (o *EtcdOptions) fill() {
 	}
 	if o.NodeTTL <= 0 {
 		o.NodeTTL = 10 * time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Second
 	}
 }
 
@@ -107,6 +114,10 @@ type etcdStore struct {
 	refused error
 	lease   atomic.Int64
 	members atomic.Pointer[[]Member]
+	// since is when this node first saw each live member, under mu; own
+	// is the current Ownership, replaced under mu.
+	since map[string]time.Time
+	own   atomic.Pointer[Ownership]
 
 	txnSeconds prometheus.Histogram
 }
@@ -148,6 +159,8 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 		joined:   make(chan struct{}),
 	}
 	e.members.Store(&[]Member{})
+	e.since = map[string]time.Time{}
+	e.own.Store(&Ownership{self: opts.NodeName, changed: make(chan struct{})})
 	e.contact.Store(time.Now().UnixNano())
 	e.registerMetrics(opts.Registerer)
 	s.remote = e
@@ -189,6 +202,27 @@ func (e *etcdStore) registerMetrics(reg prometheus.Registerer) {
 		Namespace: "beacon", Subsystem: "cluster", Name: "members",
 		Help: "Live beacon nodes sharing this registry in etcd, as this node last saw them.",
 	}, func() float64 { return float64(len(*e.members.Load())) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "beacon", Name: "checks_owned",
+		Help: "HTTP and TCP checks this node runs, of those in the registry.",
+	}, func() float64 { return float64(ownedChecks(e.s.Snapshot(), e.own.Load())) })
+}
+
+// ownedChecks counts the HTTP and TCP checks in snap that own gives this
+// node.
+func ownedChecks(snap *Snapshot, own *Ownership) int {
+	n := 0
+	for _, in := range snap.Instances() {
+		if !own.Owns(in.ID) {
+			continue
+		}
+		for _, c := range in.Checks {
+			if c.Kind == KindHTTP || c.Kind == KindTCP {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Loaded is closed once the registry was first loaded. With BoltDB it is

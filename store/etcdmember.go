@@ -172,4 +172,36 @@ func (e *etcdStore) applyMembersLocked(kcs map[string]*keyChange, full bool) {
 	}
 	slices.SortFunc(list, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
 	e.members.Store(&list)
+	now := time.Now()
+	for name := range e.since {
+		if _, ok := live[name]; !ok {
+			delete(e.since, name)
+		}
+	}
+	for name := range live {
+		if _, ok := e.since[name]; !ok {
+			e.since[name] = now
+		}
+	}
+	e.reownLocked(now)
+}
+
+// reownLocked shares the checks among the members that have been live
+// for Settle, and publishes a new Ownership when that set changed. The
+// watch loop calls it often enough for a join to settle on time. The
+// caller holds mu.
+func (e *etcdStore) reownLocked(now time.Time) {
+	var owners []string
+	for _, m := range *e.members.Load() {
+		if now.Sub(e.since[m.Name]) >= e.opts.Settle {
+			owners = append(owners, m.Name)
+		}
+	}
+	old := e.own.Load()
+	if slices.Equal(old.owners, owners) {
+		return
+	}
+	e.own.Store(&Ownership{self: old.self, owners: owners, changed: make(chan struct{})})
+	close(old.changed)
+	e.s.opts.Logger.Info("checks shared among the settled nodes", "nodes", owners)
 }

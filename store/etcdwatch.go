@@ -71,7 +71,8 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 	probe := time.NewTicker(e.opts.ProbeInterval)
 	defer probe.Stop()
-	reap := time.NewTicker(250 * time.Millisecond)
+	// The reap tick also lets a joined member settle (reownLocked).
+	reap := time.NewTicker(min(250*time.Millisecond, e.opts.Settle/4))
 	defer reap.Stop()
 	var asking atomic.Bool
 	ask := func() {
@@ -124,6 +125,7 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 		case <-reap.C:
 			e.mu.Lock()
 			e.s.reap()
+			e.reownLocked(time.Now())
 			e.mu.Unlock()
 		}
 	}
