@@ -36,3 +36,27 @@ func (a *API) nodes(snap *store.Snapshot) []store.Node {
 	}
 	return []store.Node{snap.Node()}
 }
+
+// ownershipSource is a store that shares its instances' checks among
+// several nodes; *store.Store is one.
+type ownershipSource interface {
+	Ownership() *store.Ownership
+}
+
+// ownedInstances returns the instances whose checks this node runs, and
+// false when it runs every instance's (BoltDB), where the agent
+// endpoints answer exactly as before.
+func (a *API) ownedInstances(snap *store.Snapshot) ([]*store.Instance, bool) {
+	src, ok := a.st.(ownershipSource)
+	if !ok || a.members() == nil {
+		return nil, false
+	}
+	own := src.Ownership()
+	var out []*store.Instance
+	for _, in := range snap.Instances() {
+		if own.Owns(in.ID) {
+			out = append(out, in)
+		}
+	}
+	return out, true
+}

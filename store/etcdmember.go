@@ -38,17 +38,29 @@ func (e *etcdStore) ttlSeconds() int64 {
 
 // holdMembership keeps this node a member: it takes one lease and the
 // node's key under it, keeps the lease alive, and takes both again when
-// the lease is lost. A name already held when the node starts refuses
-// it for good (see joined).
+// the lease is lost. A name still held by another lease a TTL after the
+// node started refuses it for good (see joined).
 func (e *etcdStore) holdMembership() {
 	defer e.wg.Done()
 	log := e.s.opts.Logger
 	first := true
 	wait := 100 * time.Millisecond
+	// A node restarted after a crash finds its name held by its own
+	// dead self until that lease expires: a name still held after a
+	// full TTL is another live node's.
+	var heldSince time.Time
 	for e.ctx.Err() == nil {
 		id, err := e.join()
 		switch {
 		case err != nil && first && errors.Is(err, ErrNodeNameTaken):
+			if heldSince.IsZero() {
+				heldSince = time.Now()
+				log.Info("node name held in etcd; waiting up to -node-ttl for the holder's lease to expire", "node", e.s.opts.NodeName, "node_ttl", e.opts.NodeTTL)
+			}
+			if time.Since(heldSince) < e.opts.NodeTTL+time.Second {
+				sleepCtx(e.ctx, 250*time.Millisecond)
+				continue
+			}
 			e.refused = err
 			close(e.joined)
 			return

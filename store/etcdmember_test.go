@@ -58,7 +58,8 @@ func TestEtcdMembership(t *testing.T) {
 		t.Errorf("b sees node 01 as %+v", m)
 	}
 
-	dup := openMember(t, ep, "/m", "01", 10*time.Second)
+	// The duplicate waits its own TTL for the name, then gives up.
+	dup := openMember(t, ep, "/m", "01", 2*time.Second)
 	waitLoaded(t, dup)
 	err := dup.Healthy()
 	if !errors.Is(err, ErrNodeNameTaken) {
@@ -94,6 +95,25 @@ func TestEtcdMembership(t *testing.T) {
 	if d := time.Since(start); d < ttl-500*time.Millisecond {
 		t.Errorf("03 left %s after it was cut off, before its TTL of %s", d, ttl)
 	}
+
+	// A node restarted at once after a crash finds its name held by its
+	// dead self: it waits for that lease to expire, then joins.
+	p2 := etcdtest.NewProxy(t, ep[0])
+	crashed := openMember(t, []string{p2.Addr}, "/m", "05", ttl)
+	waitLoaded(t, crashed)
+	eventually(t, 2*time.Second, "05 joins", func() bool { return slices.Contains(memberNames(b), "05") })
+	p2.Cut()
+	start = time.Now()
+	restarted := openMember(t, ep, "/m", "05", ttl)
+	waitLoaded(t, restarted)
+	if err := restarted.Healthy(); err != nil {
+		t.Fatalf("restarted 05: %v", err)
+	}
+	if d := time.Since(start); d < ttl-500*time.Millisecond {
+		t.Errorf("the restarted 05 joined %s after the crash, while the old lease (TTL %s) could still be live", d, ttl)
+	}
+	eventually(t, time.Second, "05 is a member again", func() bool { return slices.Equal(memberNames(b), []string{"02", "05"}) })
+
 	p.Restore()
-	eventually(t, 10*time.Second, "03 joins again", func() bool { return slices.Equal(memberNames(b), []string{"02", "03"}) })
+	eventually(t, 10*time.Second, "03 joins again", func() bool { return slices.Equal(memberNames(b), []string{"02", "03", "05"}) })
 }

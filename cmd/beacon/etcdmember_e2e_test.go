@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -40,8 +44,9 @@ func liveNodes(t *testing.T, p *proc) []string {
 
 // TestEtcdMembers runs three beacon processes on one etcd: each lists all
 // three as live nodes; a fourth with a name already live is refused at
-// start with one line saying so; a node killed with SIGKILL leaves every
-// survivor's list within -node-ttl.
+// start with one line saying so once the name stayed held for -node-ttl;
+// a node killed with SIGKILL leaves every survivor's list within
+// -node-ttl, and restarted at once joins again.
 func TestEtcdMembers(t *testing.T) {
 	c := etcdtest.Start(t, 1)
 	target := "etcd://" + strings.Join(c.Endpoints(), ",") + "/members"
@@ -59,6 +64,37 @@ func TestEtcdMembers(t *testing.T) {
 	if m := nodes[0].mustDo(t, "GET", "/metrics", ""); !strings.Contains(m, "beacon_cluster_members 3") {
 		t.Error("beacon_cluster_members is not 3")
 	}
+
+	// The instances are shared out: each is shown by agent/services and
+	// agent/checks on exactly one node, and the nodes' beacon_checks_owned
+	// add up to every HTTP check.
+	backend := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(backend.Close)
+	const n = 9
+	for i := range n {
+		nodes[0].mustDo(t, "PUT", "/v1/agent/service/register", fmt.Sprintf(
+			`{"ID":"web%d","Name":"web","Port":%d,"Check":{"CheckID":"web%d-http","HTTP":%q,"Interval":"1s"}}`, i, 8000+i, i, backend.URL))
+	}
+	waitUntil(t, 5*time.Second, "every instance shown by exactly one node", func() bool {
+		seen, checks, owned := map[string]int{}, 0, 0
+		for _, p := range nodes {
+			var svcs map[string]json.RawMessage
+			var chks map[string]json.RawMessage
+			json.Unmarshal([]byte(p.mustDo(t, "GET", "/v1/agent/services", "")), &svcs)
+			json.Unmarshal([]byte(p.mustDo(t, "GET", "/v1/agent/checks", "")), &chks)
+			for id := range svcs {
+				seen[id]++
+			}
+			checks += len(chks)
+			owned += metricValue(p.mustDo(t, "GET", "/metrics", ""), "beacon_checks_owned")
+		}
+		for _, c := range seen {
+			if c != 1 {
+				return false
+			}
+		}
+		return len(seen) == n && checks == n && owned == n
+	})
 
 	dup := launch(t, t.TempDir(), testkit.Options{Args: []string{"-store", target, "-node-ttl", ttl.String(), "-node", "b1"}})
 	code, err := dup.Wait(15 * time.Second)
@@ -78,9 +114,27 @@ func TestEtcdMembers(t *testing.T) {
 	}
 	t.Logf("b1 left the survivors' lists %s after SIGKILL (-node-ttl %s)", time.Since(start).Round(10*time.Millisecond), ttl)
 
+	// Restarted at once after the crash, b1 waits for its dead self's
+	// lease to expire and joins again.
+	nodes[1] = startBeacon(t, t.TempDir(), testkit.Options{
+		Args: []string{"-store", target, "-etcd-timeout", "1s", "-node-ttl", ttl.String(), "-node", "b1"},
+	})
+	waitUntil(t, 2*time.Second, "b1 joins again", func() bool { return slices.Equal(liveNodes(t, nodes[0]), all) })
+
 	// A node that stops cleanly leaves at once.
 	if _, err := nodes[2].Stop(syscall.SIGTERM, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, time.Second, "a node that stopped leaves at once", func() bool { return slices.Equal(liveNodes(t, nodes[0]), []string{"b0"}) })
+	waitUntil(t, time.Second, "a node that stopped leaves at once", func() bool { return slices.Equal(liveNodes(t, nodes[0]), []string{"b0", "b1"}) })
+}
+
+// metricValue reads an integer gauge without labels from a scrape.
+func metricValue(scrape, name string) int {
+	for _, line := range strings.Split(scrape, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return -1
 }
