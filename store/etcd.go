@@ -113,6 +113,7 @@ type etcdStore struct {
 	joined  chan struct{}
 	refused error
 	lease   atomic.Int64
+	renewed atomic.Int64 // unix nanoseconds of etcd's last renewal of lease
 	members atomic.Pointer[[]Member]
 	// since is when this node first saw each live member, under mu; own
 	// is the current Ownership, replaced under mu.
@@ -165,8 +166,9 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 	e.registerMetrics(opts.Registerer)
 	s.remote = e
 	close(s.stopped)
-	e.wg.Add(1)
+	e.wg.Add(2)
 	go e.holdMembership()
+	go e.watchLease()
 	go e.run()
 	return s, nil
 }
@@ -290,7 +292,22 @@ func (e *etcdStore) unavailable(what string, err error) error {
 // It answers once the write is in this node's snapshot (read your own
 // writes). When another writer got there first, it waits until this node
 // has seen that write and runs op again on the result.
-func (e *etcdStore) do(op func(*txn) error) error {
+func (e *etcdStore) do(op func(*txn) error) error { return e.write(op, 0) }
+
+// doFenced is do for a health check's result: the transaction also
+// requires this node's membership key to be still under this node's
+// lease, so a node whose lease expired (and whose checks others run by
+// now) writes nothing.
+func (e *etcdStore) doFenced(op func(*txn) error) error {
+	lease := e.lease.Load()
+	if lease == 0 || e.quiet() {
+		return fmt.Errorf("check result not written: %w", ErrNotMember)
+	}
+	return e.write(op, lease)
+}
+
+// write is do, fenced by lease unless that is 0.
+func (e *etcdStore) write(op func(*txn) error, lease int64) error {
 	select {
 	case <-e.s.quit:
 		return ErrClosed
@@ -321,8 +338,14 @@ func (e *etcdStore) do(op func(*txn) error) error {
 			}
 			continue
 		}
+		var orElse []clientv3.Op
+		if lease != 0 {
+			self := e.prefix + memberKey(e.s.opts.NodeName)
+			p.cmps = append(p.cmps, clientv3.Compare(clientv3.LeaseValue(self), "=", lease))
+			orElse = append(orElse, clientv3.OpGet(self))
+		}
 		start := time.Now()
-		resp, err := e.cli.Txn(ctx).If(p.cmps...).Then(p.ops...).Commit()
+		resp, err := e.cli.Txn(ctx).If(p.cmps...).Then(p.ops...).Else(orElse...).Commit()
 		if e.txnSeconds != nil {
 			e.txnSeconds.Observe(time.Since(start).Seconds())
 		}
@@ -333,6 +356,12 @@ func (e *etcdStore) do(op func(*txn) error) error {
 		rev := resp.Header.Revision
 		if resp.Succeeded {
 			return e.waitApplied(ctx, rev)
+		}
+		if lease != 0 {
+			kvs := resp.Responses[0].GetResponseRange().GetKvs()
+			if len(kvs) == 0 || kvs[0].Lease != lease {
+				return fmt.Errorf("check result not written: this node's lease %x is no longer its membership's: %w", lease, ErrNotMember)
+			}
 		}
 		if err := e.waitSeen(ctx, rev); err != nil {
 			return err

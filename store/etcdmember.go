@@ -105,6 +105,7 @@ func (e *etcdStore) join() (clientv3.LeaseID, error) {
 		Then(clientv3.OpPut(key, string(val), clientv3.WithLease(g.ID))).
 		Else(clientv3.OpGet(key)).Commit()
 	if err == nil && resp.Succeeded {
+		e.renewed.Store(time.Now().UnixNano())
 		e.lease.Store(int64(g.ID))
 		return g.ID, nil
 	}
@@ -140,6 +141,7 @@ func (e *etcdStore) keepAlive(id clientv3.LeaseID) {
 	}
 	for range ch {
 		e.touch()
+		e.renewed.Store(time.Now().UnixNano())
 	}
 }
 
@@ -209,11 +211,50 @@ func (e *etcdStore) reownLocked(now time.Time) {
 			owners = append(owners, m.Name)
 		}
 	}
+	self := e.s.opts.NodeName
+	if e.quiet() {
+		self = "" // owns nothing, see quiet
+	}
 	old := e.own.Load()
-	if slices.Equal(old.owners, owners) {
+	if slices.Equal(old.owners, owners) && old.self == self {
 		return
 	}
-	e.own.Store(&Ownership{self: old.self, owners: owners, changed: make(chan struct{})})
+	e.own.Store(&Ownership{self: self, owners: owners, changed: make(chan struct{})})
+	if self == "" && old.self != "" {
+		e.s.opts.Logger.Warn("etcd has not renewed this node's lease for too long; running no checks until it does",
+			"etcd", e.endpoints(), "node_ttl", e.opts.NodeTTL)
+	}
 	close(old.changed)
 	e.s.opts.Logger.Info("checks shared among the settled nodes", "nodes", owners)
+}
+
+// quiet reports whether this node holds no lease, or etcd has not
+// renewed it for three quarters of its TTL: the lease may expire any
+// moment (etcd renewed it no later than the answer came), after which
+// other nodes run this node's checks, so it stops running and writing
+// them first. The client renews every third of the TTL, so one lost
+// renewal does not make a node quiet.
+func (e *etcdStore) quiet() bool {
+	if e.lease.Load() == 0 {
+		return true
+	}
+	return time.Since(time.Unix(0, e.renewed.Load())) > e.opts.NodeTTL*3/4
+}
+
+// watchLease makes the node quiet in time when renewals stop, and
+// shares checks again once they resume, whatever the watch is doing.
+func (e *etcdStore) watchLease() {
+	defer e.wg.Done()
+	t := time.NewTicker(min(250*time.Millisecond, e.opts.NodeTTL/8))
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case <-t.C:
+			e.mu.Lock()
+			e.reownLocked(time.Now())
+			e.mu.Unlock()
+		}
+	}
 }

@@ -16,7 +16,7 @@ func openMember(t *testing.T, endpoints []string, prefix, name string, ttl time.
 	t.Helper()
 	s, err := OpenEtcd(Options{NodeName: name, Advertise: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)},
 		EtcdOptions{Endpoints: endpoints, Prefix: prefix, Timeout: 2 * time.Second,
-			ProbeInterval: 200 * time.Millisecond, StaleAfter: time.Second, NodeTTL: ttl, HTTPAddr: "127.0.0.1:85" + name})
+			ProbeInterval: 200 * time.Millisecond, StaleAfter: time.Second, NodeTTL: ttl, HTTPAddr: "127.0.0.1:85" + name, Settle: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatalf("OpenEtcd: %v", err)
 	}
