@@ -54,8 +54,13 @@ func (h *hitLog) take() map[string]map[string]int {
 
 func openShared(t *testing.T, endpoints []string, name string) *store.Store {
 	t.Helper()
+	return openSharedAt(t, endpoints, "/shared", name)
+}
+
+func openSharedAt(t *testing.T, endpoints []string, prefix, name string) *store.Store {
+	t.Helper()
 	st, err := store.OpenEtcd(store.Options{NodeName: name, Logger: quiet},
-		store.EtcdOptions{Endpoints: endpoints, Prefix: "/shared", Timeout: 2 * time.Second,
+		store.EtcdOptions{Endpoints: endpoints, Prefix: prefix, Timeout: 2 * time.Second,
 			ProbeInterval: 200 * time.Millisecond, StaleAfter: time.Second, NodeTTL: 2 * time.Second, Settle: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -158,6 +163,57 @@ func TestSharedChecksRunOnce(t *testing.T) {
 	for _, id := range ids {
 		if statusOf(stores["n1"], id+"-http") != store.Passing {
 			t.Errorf("%s is no longer passing after its check changed hands", id)
+		}
+	}
+}
+
+// TestCutOffNodeStopsChecking: a node whose connection to etcd is cut
+// stops running checks within -node-ttl, before its lease can have
+// expired, and the survivor runs all of them from then on.
+func TestCutOffNodeStopsChecking(t *testing.T) {
+	c := etcdtest.Start(t, 1)
+	hits := &hitLog{hits: map[string]map[string]int{}}
+	backend := httptest.NewServer(hits)
+	t.Cleanup(backend.Close)
+	p := etcdtest.NewProxy(t, c.Endpoints()[0])
+	a := openSharedAt(t, []string{p.Addr}, "/cut", "a")
+	b := openSharedAt(t, c.Endpoints(), "/cut", "b")
+	for _, st := range []*store.Store{a, b} {
+		waitFor(t, 5*time.Second, "both settled", func() bool { return slices.Equal(st.Ownership().Owners(), []string{"a", "b"}) })
+	}
+	start(t, a, Config{Transport: nodeTagger{"a", &http.Transport{}}})
+	start(t, b, Config{Transport: nodeTagger{"b", &http.Transport{}}})
+	var ids []string
+	for i := range 8 {
+		id := fmt.Sprintf("api%d", i)
+		ids = append(ids, id)
+		if _, err := b.Register(store.Registration{ID: id, Name: "api", Port: 80 + i,
+			Checks: []store.CheckSpec{{ID: id + "-http", HTTP: backend.URL + "/" + id, Interval: time.Second, Timeout: time.Second}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 5*time.Second, "a checks some instances", func() bool {
+		got := 0
+		hits.mu.Lock()
+		for _, by := range hits.hits {
+			got += by["a"]
+		}
+		hits.mu.Unlock()
+		return got > 0
+	})
+
+	const ttl = 2 * time.Second // openSharedAt's NodeTTL
+	p.Cut()
+	time.Sleep(ttl)
+	hits.take()
+	time.Sleep(2 * time.Second)
+	got := hits.take()
+	for _, id := range ids {
+		if got[id]["a"] > 0 {
+			t.Errorf("%s checked by the cut-off node %s after it was cut off", id, ttl)
+		}
+		if got[id]["b"] == 0 {
+			t.Errorf("%s not checked by the survivor in the 2s after the cut-off node's TTL", id)
 		}
 	}
 }
