@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,18 +118,11 @@ func (e *etcdStore) join() (clientv3.LeaseID, error) {
 	if kvs := resp.Responses[0].GetResponseRange().GetKvs(); len(kvs) > 0 {
 		var m Member
 		if json.Unmarshal(kvs[0].Value, &m) == nil {
-			holder = cmpOr(m.HTTP, m.Address)
+			holder = cmp.Or(m.HTTP, m.Address)
 		}
 	}
 	return 0, fmt.Errorf("-node %q is held by a live beacon node (at %s) sharing etcd at %s%s; give each node its own -node: %w",
 		n.Name, holder, e.endpoints(), strings.TrimSuffix(e.prefix, "/"), ErrNodeNameTaken)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // keepAlive keeps lease id alive until it is lost or the store closes;
