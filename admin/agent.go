@@ -80,8 +80,9 @@ func (a *API) agentMaintenance(w http.ResponseWriter, r *http.Request) error {
 	return a.writeOK(w)
 }
 
-// agentServices is GET /v1/agent/services: every instance by ID. The
-// plain answer is encoded once per change and shared (see partedAnswer).
+// agentServices is GET /v1/agent/services: every instance by ID, or on
+// etcd those whose checks this node runs. The plain answer on BoltDB is
+// encoded once per change and shared (see partedAnswer).
 func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), agentServiceSchema)
 	if err != nil {
@@ -89,11 +90,15 @@ func (a *API) agentServices(w http.ResponseWriter, r *http.Request) error {
 	}
 	snap := a.st.Snapshot()
 	rd := a.renderer(snap)
-	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+	ins, shared := a.ownedInstances(snap)
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty && !shared {
 		return a.agentServicesAll.get(rd, snap).write(w, objectFrame)
 	}
+	if !shared {
+		ins = snap.Instances()
+	}
 	out := map[string]agentServiceJSON{}
-	for _, in := range snap.Instances() {
+	for _, in := range ins {
 		s := rd.agentService(in)
 		if keep(f, func() datum { return agentServiceDatum(s) }) {
 			out[in.ID] = s
@@ -146,19 +151,24 @@ func (rd *render) hashed(in *store.Instance) agentServiceJSON {
 	return s
 }
 
-// agentChecks is GET /v1/agent/checks: every check by ID, shared as
-// agent/services is.
+// agentChecks is GET /v1/agent/checks: every check by ID (on etcd, of
+// the instances whose checks this node runs), shared as agent/services
+// is.
 func (a *API) agentChecks(w http.ResponseWriter, r *http.Request) error {
 	f, err := compileFilter(r.URL.Query().Get("filter"), checkSchema)
 	if err != nil {
 		return err
 	}
 	snap := a.st.Snapshot()
-	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty {
+	ins, shared := a.ownedInstances(snap)
+	if _, pretty := r.URL.Query()["pretty"]; f == nil && !pretty && !shared {
 		return a.agentChecksAll.get(a.renderer(snap), snap).write(w, objectFrame)
 	}
+	if !shared {
+		ins = snap.Instances()
+	}
 	out := map[string]checkJSON{}
-	for _, c := range a.checksOf(snap, snap.Instances(), f, "") {
+	for _, c := range a.checksOf(snap, ins, f, "") {
 		out[c.CheckID] = c
 	}
 	return writeJSON(w, r, out)

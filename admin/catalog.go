@@ -119,8 +119,9 @@ func (a *API) catalogService(w http.ResponseWriter, r *http.Request) error {
 	return a.writeShared(w, r, "catalog", svc, q, f, render)
 }
 
-// catalogNodes is GET /v1/catalog/nodes: this one node. The node does not
-// change while beacon runs, so a blocking call waits out its wait.
+// catalogNodes is GET /v1/catalog/nodes: this one node, or on etcd the
+// live nodes. The list is not versioned, so a blocking call waits out its
+// wait.
 func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 	q, f, err := readQuery(r, nodeSchema)
 	if err != nil {
@@ -129,9 +130,13 @@ func (a *API) catalogNodes(w http.ResponseWriter, r *http.Request) error {
 	watch := func(*store.Snapshot) (uint64, <-chan struct{}) { return a.nodeIndex, nil }
 	snap := a.blockIndex(w, r, q, watch)
 	out := []nodeJSON{}
-	n := a.renderer(snap).node
-	if q.selectsNode() && keep(f, func() datum { return nodeDatum(n) }) {
-		out = append(out, n)
+	rd := a.renderer(snap)
+	for _, node := range a.nodes(snap) {
+		n := rd.node
+		n.ID, n.Node, n.Address, n.TaggedAddresses = node.ID, node.Name, node.Address, taggedAddresses(node.Address)
+		if q.selectsNode() && keep(f, func() datum { return nodeDatum(n) }) {
+			out = append(out, n)
+		}
 	}
 	return writeJSON(w, r, out)
 }
@@ -147,9 +152,18 @@ func (a *API) statusLeader(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, r, a.serverAddr())
 }
 
-// statusPeers is GET /v1/status/peers.
+// statusPeers is GET /v1/status/peers: this node's server address, or on
+// etcd every live node's.
 func (a *API) statusPeers(w http.ResponseWriter, r *http.Request) error {
-	return writeJSON(w, r, []string{a.serverAddr()})
+	ns := a.members()
+	if ns == nil {
+		return writeJSON(w, r, []string{a.serverAddr()})
+	}
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = net.JoinHostPort(n.Address, "8300")
+	}
+	return writeJSON(w, r, out)
 }
 
 // serverAddr is the node's address with Consul's server RPC port.

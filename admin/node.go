@@ -146,7 +146,7 @@ func (a *API) member(n store.Node, wan bool) memberJSON {
 }
 
 // agentMembers is GET /v1/agent/members: this node, the one member of
-// its pool (?wan=1: the WAN pool). ?segment= naming a segment other than
+// its pool (?wan=1: the WAN pool), or on etcd every live node. ?segment= naming a segment other than
 // the default one, of which beacon has no other, selects nobody.
 func (a *API) agentMembers(w http.ResponseWriter, r *http.Request) error {
 	v := r.URL.Query()
@@ -160,9 +160,11 @@ func (a *API) agentMembers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []memberJSON{}
-	m := a.member(a.st.Snapshot().Node(), wan)
-	if allSegments && keep(f, func() datum { return memberDatum(m) }) {
-		out = append(out, m)
+	for _, n := range a.nodes(a.st.Snapshot()) {
+		m := a.member(n, wan)
+		if allSegments && keep(f, func() datum { return memberDatum(m) }) {
+			out = append(out, m)
+		}
 	}
 	return writeJSON(w, r, out)
 }

@@ -14,7 +14,9 @@ import (
 	"github.com/beacon-dns/beacon/store"
 )
 
-// Scheduler runs every HTTP, TCP and TTL check in the store. It learns of
+// Scheduler runs the HTTP and TCP checks of the instances this node owns
+// (every one, unless the store shares its checks among nodes; see
+// sharer), and every TTL check. It learns of
 // checks only from the store's change feed and writes results back
 // through the store. One goroutine (Run) owns the plan; checks run on a
 // pool of workers shared fairly between services (see service), whose
@@ -34,6 +36,9 @@ type Scheduler struct {
 	// followed up to 10, as Consul's client does.
 	client, insecureClient *http.Client
 	ctx                    context.Context // Run's; set before any worker starts
+	// own says which instances' HTTP and TCP checks this node runs; nil
+	// for a store that is the only node (see sharer). Owned by Run.
+	own *store.Ownership
 
 	// Owned by the Run goroutine.
 	entries    map[string]*entry   // by check ID
@@ -109,6 +114,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			t.CloseIdleConnections()
 		}
 	}()
+	s.own = s.ownership()
 	s.reconcileAll(s.st.Snapshot())
 	s.log.Info("health checks running", "checks", len(s.entries), "services", len(s.services),
 		"workers", s.limit, "descriptor_cap", s.fdCap, "targets", s.cfg.Targets.String())
@@ -126,6 +132,9 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			if s.cfg.applied != nil {
 				s.cfg.applied(len(s.entries))
 			}
+		case <-s.ownChanged():
+			s.own = s.ownership()
+			s.reconcileAll(s.st.Snapshot())
 		case e := <-s.done:
 			s.finished(e)
 		case <-wake.c:
@@ -208,12 +217,16 @@ func (s *Scheduler) reconcileAll(snap *store.Snapshot) {
 
 // reconcile makes the entries of instance id match its checks in snap:
 // new checks are added and run at once, changed ones restart, removed
-// ones stop.
+// ones stop. HTTP and TCP checks run only where this node owns the
+// instance; one that comes to this node starts from its stored status
+// and runs at once, one that leaves stops and its run in flight is
+// dropped.
 func (s *Scheduler) reconcile(id string, snap *store.Snapshot) {
 	var keep []*entry
 	if in := snap.Instance(id); in != nil {
+		owned := s.own == nil || s.own.Owns(in.ID)
 		for _, c := range in.Checks {
-			if c.Kind == store.KindHTTP || c.Kind == store.KindTCP || c.Kind == store.KindTTL {
+			if c.Kind == store.KindTTL || owned && (c.Kind == store.KindHTTP || c.Kind == store.KindTCP) {
 				keep = append(keep, s.upsert(c, in))
 			}
 		}
@@ -333,4 +346,27 @@ func sameConfig(a, b *store.Check) bool {
 		a.SuccessBeforePassing == b.SuccessBeforePassing &&
 		a.FailuresBeforeCritical == b.FailuresBeforeCritical &&
 		maps.EqualFunc(a.Header, b.Header, slices.Equal)
+}
+
+// sharer is a store whose checks are shared among several nodes;
+// *store.Store is one.
+type sharer interface {
+	Ownership() *store.Ownership
+}
+
+// ownership is the store's current Ownership, nil when the store does
+// not share its checks.
+func (s *Scheduler) ownership() *store.Ownership {
+	if sh, ok := s.st.(sharer); ok {
+		return sh.Ownership()
+	}
+	return nil
+}
+
+// ownChanged is closed when the checks this node runs change hands.
+func (s *Scheduler) ownChanged() <-chan struct{} {
+	if s.own == nil {
+		return nil
+	}
+	return s.own.Changed()
 }

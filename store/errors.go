@@ -29,6 +29,13 @@ var (
 	// ErrNotLoaded reports a store on etcd that has not finished loading
 	// the registry.
 	ErrNotLoaded = errors.New("not loaded")
+	// ErrNodeNameTaken reports a node started with the name of a live
+	// node sharing the same registry in etcd.
+	ErrNodeNameTaken = errors.New("node name taken")
+	// ErrNotMember reports a health check's result that a node on etcd
+	// did not write because it is not (or may no longer be) a live
+	// member: another node runs its checks.
+	ErrNotMember = errors.New("not a live member")
 )
 
 // ValidationError names the field that broke a rule, in one sentence

@@ -35,6 +35,17 @@ type EtcdOptions struct {
 	// StaleAfter is how long without a word from etcd makes the store
 	// stale; default 3s.
 	StaleAfter time.Duration
+	// NodeTTL is the TTL of this node's membership lease, rounded up to
+	// whole seconds: a node etcd has not heard from for that long is no
+	// longer a member; default 10s.
+	NodeTTL time.Duration
+	// HTTPAddr is where this node's HTTP API can be reached, shown to
+	// the other nodes.
+	HTTPAddr string
+	// Settle is how long a member that joined waits before it is given
+	// checks, so that a node flapping in and out does not move them each
+	// time; default 2s.
+	Settle time.Duration
 }
 
 func (o *EtcdOptions) fill() {
@@ -50,6 +61,12 @@ func (o *EtcdOptions) fill() {
 	}
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = 3 * time.Second
+	}
+	if o.NodeTTL <= 0 {
+		o.NodeTTL = 10 * time.Second
+	}
+	if o.Settle <= 0 {
+		o.Settle = 2 * time.Second
 	}
 }
 
@@ -88,6 +105,21 @@ type etcdStore struct {
 	contact  atomic.Int64 // unix nanoseconds of the last answer from etcd
 	progress chan struct{}
 
+	// Membership: joined is closed once the node first holds its key,
+	// or was refused (refused is then set, before). lease is the ID of
+	// the lease the key is under, 0 while it holds none. members are
+	// the live nodes, by name, written under mu.
+	wg      sync.WaitGroup
+	joined  chan struct{}
+	refused error
+	lease   atomic.Int64
+	renewed atomic.Int64 // unix nanoseconds of etcd's last renewal of lease
+	members atomic.Pointer[[]Member]
+	// since is when this node first saw each live member, under mu; own
+	// is the current Ownership, replaced under mu.
+	since map[string]time.Time
+	own   atomic.Pointer[Ownership]
+
 	txnSeconds prometheus.Histogram
 }
 
@@ -125,11 +157,18 @@ func OpenEtcd(opts Options, eo EtcdOptions) (*Store, error) {
 		s: s, opts: eo, cli: cli, prefix: eo.Prefix + "/", ctx: ctx, cancel: cancel,
 		done: make(chan struct{}), loaded: make(chan struct{}),
 		progress: make(chan struct{}, 1),
+		joined:   make(chan struct{}),
 	}
+	e.members.Store(&[]Member{})
+	e.since = map[string]time.Time{}
+	e.own.Store(&Ownership{self: opts.NodeName, changed: make(chan struct{})})
 	e.contact.Store(time.Now().UnixNano())
 	e.registerMetrics(opts.Registerer)
 	s.remote = e
 	close(s.stopped)
+	e.wg.Add(2)
+	go e.holdMembership()
+	go e.watchLease()
 	go e.run()
 	return s, nil
 }
@@ -161,6 +200,31 @@ func (e *etcdStore) registerMetrics(reg prometheus.Registerer) {
 		Namespace: "beacon", Subsystem: "store", Name: "etcd_revision",
 		Help: "The etcd revision this node's registry has applied.",
 	}, func() float64 { return float64(e.appliedRev()) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "beacon", Subsystem: "cluster", Name: "members",
+		Help: "Live beacon nodes sharing this registry in etcd, as this node last saw them.",
+	}, func() float64 { return float64(len(*e.members.Load())) })
+	f.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "beacon", Name: "checks_owned",
+		Help: "HTTP and TCP checks this node runs, of those in the registry.",
+	}, func() float64 { return float64(ownedChecks(e.s.Snapshot(), e.own.Load())) })
+}
+
+// ownedChecks counts the HTTP and TCP checks in snap that own gives this
+// node.
+func ownedChecks(snap *Snapshot, own *Ownership) int {
+	n := 0
+	for _, in := range snap.Instances() {
+		if !own.Owns(in.ID) {
+			continue
+		}
+		for _, c := range in.Checks {
+			if c.Kind == KindHTTP || c.Kind == KindTCP {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Loaded is closed once the registry was first loaded. With BoltDB it is
@@ -181,7 +245,7 @@ func (s *Store) Stale() bool { return s.remote != nil && s.remote.staleFor() > 0
 func (e *etcdStore) healthy() error {
 	select {
 	case <-e.loaded:
-		return nil
+		return e.refused
 	default:
 		return fmt.Errorf("registry %w from etcd at %s yet", ErrNotLoaded, e.endpoints())
 	}
@@ -203,8 +267,11 @@ func (e *etcdStore) staleFor() time.Duration {
 }
 
 func (e *etcdStore) close() error {
+	lease := e.lease.Load()
 	e.cancel()
 	<-e.done
+	e.wg.Wait()
+	e.leave(clientv3.LeaseID(lease))
 	return e.cli.Close()
 }
 
@@ -225,11 +292,29 @@ func (e *etcdStore) unavailable(what string, err error) error {
 // It answers once the write is in this node's snapshot (read your own
 // writes). When another writer got there first, it waits until this node
 // has seen that write and runs op again on the result.
-func (e *etcdStore) do(op func(*txn) error) error {
+func (e *etcdStore) do(op func(*txn) error) error { return e.write(op, 0) }
+
+// doFenced is do for a health check's result: the transaction also
+// requires this node's membership key to be still under this node's
+// lease, so a node whose lease expired (and whose checks others run by
+// now) writes nothing.
+func (e *etcdStore) doFenced(op func(*txn) error) error {
+	lease := e.lease.Load()
+	if lease == 0 || e.quiet() {
+		return fmt.Errorf("check result not written: %w", ErrNotMember)
+	}
+	return e.write(op, lease)
+}
+
+// write is do, fenced by lease unless that is 0.
+func (e *etcdStore) write(op func(*txn) error, lease int64) error {
 	select {
 	case <-e.s.quit:
 		return ErrClosed
 	case <-e.loaded:
+		if e.refused != nil {
+			return fmt.Errorf("write refused: %w", e.refused)
+		}
 	default:
 		return fmt.Errorf("write refused: %w", e.healthy())
 	}
@@ -256,8 +341,14 @@ func (e *etcdStore) do(op func(*txn) error) error {
 		if err := e.planHistory(ctx, &p, t); err != nil {
 			return err
 		}
+		var orElse []clientv3.Op
+		if lease != 0 {
+			self := e.prefix + memberKey(e.s.opts.NodeName)
+			p.cmps = append(p.cmps, clientv3.Compare(clientv3.LeaseValue(self), "=", lease))
+			orElse = append(orElse, clientv3.OpGet(self))
+		}
 		start := time.Now()
-		resp, err := e.cli.Txn(ctx).If(p.cmps...).Then(p.ops...).Commit()
+		resp, err := e.cli.Txn(ctx).If(p.cmps...).Then(p.ops...).Else(orElse...).Commit()
 		if e.txnSeconds != nil {
 			e.txnSeconds.Observe(time.Since(start).Seconds())
 		}
@@ -268,6 +359,12 @@ func (e *etcdStore) do(op func(*txn) error) error {
 		rev := resp.Header.Revision
 		if resp.Succeeded {
 			return e.waitApplied(ctx, rev)
+		}
+		if lease != 0 {
+			kvs := resp.Responses[0].GetResponseRange().GetKvs()
+			if len(kvs) == 0 || kvs[0].Lease != lease {
+				return fmt.Errorf("check result not written: this node's lease %x is no longer its membership's: %w", lease, ErrNotMember)
+			}
 		}
 		if err := e.waitSeen(ctx, rev); err != nil {
 			return err

@@ -25,10 +25,12 @@ type changeSet struct {
 	byID   map[string]*change
 	gone   map[string]int64 // service → revision of its last removal
 	defMax int64            // newest revision of a definition or a removal
+	// members are the membership keys, by node name.
+	members map[string]*keyChange
 }
 
 func newChangeSet() *changeSet {
-	return &changeSet{byID: map[string]*change{}, gone: map[string]int64{}}
+	return &changeSet{byID: map[string]*change{}, gone: map[string]int64{}, members: map[string]*keyChange{}}
 }
 
 func (cs *changeSet) add(rel string, kc *keyChange) {
@@ -39,6 +41,9 @@ func (cs *changeSet) add(rel string, kc *keyChange) {
 	case keyGone:
 		cs.gone[id] = max(cs.gone[id], kc.mod)
 		cs.defMax = max(cs.defMax, kc.mod)
+		return
+	case keyMember:
+		cs.members[id] = kc
 		return
 	}
 	c := cs.byID[id]

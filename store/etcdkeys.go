@@ -13,6 +13,7 @@ import (
 //	P/c/<instance ID>/<check ID>  one check's status and output
 //	P/b/<instance ID>/<check ID>  a TTL check's last report, when only that changed
 //	P/gone/<service>              rewritten by each removal from the service
+//	P/n/<node>                    a live node, under that node's lease
 //
 // One key per instance and per check keeps every request far below etcd's
 // limits (1.5 MiB a request, 128 operations a transaction) however large
@@ -30,6 +31,7 @@ const (
 	statusDir = "c/"
 	beatDir   = "b/"
 	goneDir   = "gone/"
+	memberDir = "n/"
 )
 
 // keyKind says what a key under the prefix holds.
@@ -41,6 +43,7 @@ const (
 	keyStatus
 	keyBeat
 	keyGone
+	keyMember
 )
 
 // keyRev is what the store knows of one etcd key: the revisions a guarded
@@ -58,6 +61,7 @@ func statusPrefix(id string) string     { return statusDir + id + "/" }
 func beatKey(id, check string) string   { return beatDir + id + "/" + check }
 func beatPrefix(id string) string       { return beatDir + id + "/" }
 func goneKey(service string) string     { return goneDir + service }
+func memberKey(node string) string      { return memberDir + node }
 
 // parseKey splits a relative key into its kind, the instance ID (the
 // service name for a gone key) and, for status and beat keys, the check
@@ -79,6 +83,8 @@ func parseKey(k string) (kind keyKind, id, check string) {
 		return cut(k[len(beatDir):], keyBeat)
 	case strings.HasPrefix(k, goneDir) && len(k) > len(goneDir):
 		return keyGone, k[len(goneDir):], ""
+	case strings.HasPrefix(k, memberDir) && len(k) > len(memberDir):
+		return keyMember, k[len(memberDir):], ""
 	}
 	return keyOther, "", ""
 }

@@ -62,6 +62,7 @@ func (e *etcdStore) relist() (int64, error) {
 		return 0, err
 	}
 	e.mu.Lock()
+	e.applyMembersLocked(l.changes.members, true)
 	snap := e.s.snap.Load()
 	t := newTxn(snap, e.s.opts.Clock.Now())
 	select {

@@ -14,6 +14,16 @@ import (
 func (e *etcdStore) run() {
 	defer close(e.done)
 	log := e.s.opts.Logger
+	select {
+	case <-e.joined:
+	case <-e.ctx.Done():
+		return
+	}
+	if e.refused != nil {
+		log.Error("refused to start", "err", e.refused)
+		close(e.loaded)
+		return
+	}
 	var rev int64
 	relist := true
 	wait := 100 * time.Millisecond
@@ -61,7 +71,8 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 		clientv3.WithPrevKV(), clientv3.WithProgressNotify())
 	probe := time.NewTicker(e.opts.ProbeInterval)
 	defer probe.Stop()
-	reap := time.NewTicker(250 * time.Millisecond)
+	// The reap tick also lets a joined member settle (reownLocked).
+	reap := time.NewTicker(min(250*time.Millisecond, e.opts.Settle/4))
 	defer reap.Stop()
 	var asking atomic.Bool
 	ask := func() {
@@ -114,6 +125,7 @@ func (e *etcdStore) watch(rev int64) (int64, bool) {
 		case <-reap.C:
 			e.mu.Lock()
 			e.s.reap()
+			e.reownLocked(time.Now())
 			e.mu.Unlock()
 		}
 	}
@@ -134,6 +146,7 @@ func (e *etcdStore) applyEvents(evs []*clientv3.Event) int64 {
 				del: evs[i].Type == clientv3.EventTypeDelete}
 			cs.add(string(kv.Key[len(e.prefix):]), kc)
 		}
+		e.applyMembersLocked(cs.members, false)
 		t.index = max(t.index, uint64(rev))
 		if cs.defMax != 0 {
 			t.catalogAt = max(t.catalogAt, t.base.catalog.index, uint64(cs.defMax))

@@ -155,7 +155,7 @@ func (s *Store) report(checkID string, status Status, output string, heartbeat b
 	if !status.Valid() {
 		return invalid("Status", "is %q; it must be passing, warning or critical", trunc(string(status)))
 	}
-	return s.do(false, func(t *txn) error {
+	op := func(t *txn) error {
 		c, old := t.check(checkID)
 		if c == nil {
 			return notFound("check", checkID)
@@ -169,7 +169,12 @@ func (s *Store) report(checkID string, status Status, output string, heartbeat b
 		}
 		t.setStatus(old, &nc, status, output)
 		return nil
-	})
+	}
+	if s.remote != nil && !heartbeat {
+		// A check's result on etcd is written only by a live member.
+		return s.remote.doFenced(op)
+	}
+	return s.do(false, op)
 }
 
 // ExpireTTL turns a TTL check critical if its TTL has passed with no

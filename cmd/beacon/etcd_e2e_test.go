@@ -24,14 +24,21 @@ import (
 // startEtcdBeacons runs n beacon processes on one registry in etcd.
 func startEtcdBeacons(t *testing.T, c *etcdtest.Cluster, n int) []*proc {
 	t.Helper()
-	target := "etcd://" + strings.Join(c.Endpoints(), ",") + "/e2e"
 	var nodes []*proc
 	for i := range n {
-		nodes = append(nodes, startBeacon(t, t.TempDir(), testkit.Options{
-			Args: []string{"-store", target, "-etcd-timeout", "1s", "-node", fmt.Sprintf("b%d", i)},
-		}))
+		nodes = append(nodes, startEtcdBeacon(t, c, fmt.Sprintf("b%d", i)))
 	}
 	return nodes
+}
+
+// startEtcdBeacon runs one beacon process named node on the registry of
+// startEtcdBeacons; node names are unique among live nodes.
+func startEtcdBeacon(t *testing.T, c *etcdtest.Cluster, node string) *proc {
+	t.Helper()
+	target := "etcd://" + strings.Join(c.Endpoints(), ",") + "/e2e"
+	return startBeacon(t, t.TempDir(), testkit.Options{
+		Args: []string{"-store", target, "-etcd-timeout", "1s", "-node", node},
+	})
 }
 
 // aRecords returns the A records DNS gives for name, failing the test if
@@ -142,7 +149,7 @@ func TestEtcdNodes(t *testing.T) {
 	})
 
 	nodes[2].Kill()
-	nodes[2] = startEtcdBeacons(t, c, 1)[0]
+	nodes[2] = startEtcdBeacon(t, c, "b3")
 	want, _ := index(t, nodes[1], "/v1/catalog/service/web")
 	for _, p := range nodes {
 		waitUntil(t, 5*time.Second, "every node serves both instances", func() bool {
@@ -204,7 +211,7 @@ func TestEtcdLedgerAcrossKills(t *testing.T) {
 	live = nodes[:2]
 	mu.Unlock()
 	victim.Kill()
-	restarted := startEtcdBeacons(t, c, 1)[0]
+	restarted := startEtcdBeacon(t, c, "b3")
 	mu.Lock()
 	live = []*proc{nodes[0], nodes[1], restarted}
 	mu.Unlock()

@@ -71,6 +71,9 @@ func (cfg *serveConfig) checkStore() (err error) {
 	if cfg.EtcdTimeout <= 0 || cfg.EtcdTimeout > time.Minute {
 		return fmt.Errorf("-etcd-timeout is %s; it must be more than 0 and at most 1m", cfg.EtcdTimeout)
 	}
+	if cfg.NodeTTL < 2*time.Second || cfg.NodeTTL > time.Hour || cfg.NodeTTL%time.Second != 0 {
+		return fmt.Errorf("-node-ttl is %s; it must be whole seconds from 2s to 1h", cfg.NodeTTL)
+	}
 	if !cfg.StoreTarget.Etcd && (cfg.EtcdCACert != "" || cfg.EtcdCert != "" || cfg.EtcdKey != "") {
 		return errors.New("-etcd-cacert, -etcd-cert and -etcd-key need -store etcd://…")
 	}

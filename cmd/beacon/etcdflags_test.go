@@ -43,11 +43,11 @@ func TestParseStore(t *testing.T) {
 }
 
 func TestServeEtcdFlags(t *testing.T) {
-	cfg, err := parseServeTest(nil, map[string]string{"BEACON_STORE": "etcd://127.0.0.1:2379/b", "BEACON_ETCD_TIMEOUT": "2s"})
+	cfg, err := parseServeTest(nil, map[string]string{"BEACON_STORE": "etcd://127.0.0.1:2379/b", "BEACON_ETCD_TIMEOUT": "2s", "BEACON_NODE_TTL": "3s"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.StoreTarget.Etcd || cfg.StoreTarget.Prefix != "/b" || cfg.EtcdTimeout != 2*time.Second {
+	if !cfg.StoreTarget.Etcd || cfg.StoreTarget.Prefix != "/b" || cfg.EtcdTimeout != 2*time.Second || cfg.NodeTTL != 3*time.Second {
 		t.Errorf("from the environment: %+v", cfg)
 	}
 	for _, tc := range []struct {
@@ -56,6 +56,8 @@ func TestServeEtcdFlags(t *testing.T) {
 	}{
 		{[]string{"-store", "mysql"}, []string{"-store", "mysql"}},
 		{[]string{"-store", "etcd://a:1", "-etcd-timeout", "0s"}, []string{"-etcd-timeout"}},
+		{[]string{"-store", "etcd://a:1", "-node-ttl", "1s"}, []string{"-node-ttl", "1s", "2s"}},
+		{[]string{"-store", "etcd://a:1", "-node-ttl", "2500ms"}, []string{"-node-ttl", "whole seconds"}},
 		{[]string{"-etcd-cacert", "ca.pem"}, []string{"-store etcd://"}},
 		{[]string{"-store", "etcd://a:1", "-etcd-cert", "c.pem"}, []string{"-etcd-cacert", "go together"}},
 		{[]string{"-store", "etcd://a:1", "-etcd-cacert", "/nonexistent/ca.pem"}, []string{"/nonexistent/ca.pem"}},

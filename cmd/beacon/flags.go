@@ -46,6 +46,7 @@ type serveConfig struct {
 	EtcdKey     string
 	EtcdTLS     *tls.Config // from the three above; nil for plain gRPC
 	EtcdTimeout time.Duration
+	NodeTTL     time.Duration
 }
 
 // serveFlags defines every `serve` flag on fs, filling cfg.
@@ -76,6 +77,7 @@ func serveFlags(fs *flagSet, cfg *serveConfig) {
 	fs.StringVar(&cfg.EtcdCert, "etcd-cert", "", "client certificate `file` (PEM) for etcd")
 	fs.StringVar(&cfg.EtcdKey, "etcd-key", "", "private key `file` (PEM) of -etcd-cert")
 	fs.DurationVar(&cfg.EtcdTimeout, "etcd-timeout", 5*time.Second, "a write etcd has not committed by then fails with 503")
+	fs.DurationVar(&cfg.NodeTTL, "node-ttl", 10*time.Second, "with -store etcd://…: a node etcd has not heard from for this long (whole seconds) is no longer a member")
 	fs.Var((*levelFlag)(&cfg.LogLevel), "log-level", "log `level`: debug, info, warn or error (default info)")
 	fs.IntVar(&cfg.CheckWorkers, "check-workers", 0, "most health checks running at once; 0 (the default) sizes the pool to the checks' timeouts within half the descriptor limit")
 	fs.Var(&cfg.CheckTargets, "check-targets", "where HTTP and TCP checks may connect: any, or a comma-separated list of instance (each check only to its instance's address) and `CIDRs` (default any)")

@@ -34,7 +34,7 @@ func TestServeDefaults(t *testing.T) {
 			RateLimit: 0, RateLimitSlip: 2,
 		},
 		Node: host, Advertise: "127.0.0.1", LogLevel: slog.LevelInfo,
-		Store: "bolt", EtcdTimeout: 5 * time.Second,
+		Store: "bolt", EtcdTimeout: 5 * time.Second, NodeTTL: 10 * time.Second,
 		HTTPMaxConnsPerClient: 200, HTTPMaxConns: 4096,
 	}
 	if !reflect.DeepEqual(cfg, want) {

@@ -115,17 +115,33 @@ func (s *server) openStore(ctx context.Context) (*store.Store, error) {
 		return store.Open(opts)
 	}
 	st, err := store.OpenEtcd(opts, store.EtcdOptions{Endpoints: cfg.StoreTarget.Endpoints,
-		Prefix: cfg.StoreTarget.Prefix, TLS: cfg.EtcdTLS, Timeout: cfg.EtcdTimeout})
+		Prefix: cfg.StoreTarget.Prefix, TLS: cfg.EtcdTLS, Timeout: cfg.EtcdTimeout,
+		NodeTTL: cfg.NodeTTL, HTTPAddr: advertisedHTTP(cfg)})
 	if err != nil {
 		return nil, err
 	}
 	s.log.Info("loading the registry from etcd", "endpoints", cfg.StoreTarget.Endpoints, "prefix", cfg.StoreTarget.Prefix)
 	select {
 	case <-st.Loaded():
+		// A node refused its name is loaded but never healthy.
+		if err := st.Healthy(); errors.Is(err, store.ErrNodeNameTaken) {
+			return st, err
+		}
 		return st, nil
 	case <-ctx.Done():
 		return st, fmt.Errorf("stopped before the registry was loaded from etcd: %w", context.Cause(ctx))
 	}
+}
+
+// advertisedHTTP is where the other nodes can reach this node's HTTP
+// API: the -advertise address on the -http-addr port; "" for a port the
+// system picks, which is known only after the registry is loaded.
+func advertisedHTTP(cfg *serveConfig) string {
+	_, port, err := net.SplitHostPort(cfg.HTTPAddr)
+	if err != nil || port == "0" {
+		return ""
+	}
+	return net.JoinHostPort(cfg.Advertise, port)
 }
 
 func (s *server) startDNS() error {
