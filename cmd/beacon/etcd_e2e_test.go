@@ -233,12 +233,19 @@ func TestEtcdLedgerAcrossKills(t *testing.T) {
 		}
 		return got
 	}
-	want, _ := index(t, nodes[0], "/v1/catalog/services")
-	for _, p := range []*proc{nodes[0], nodes[1], restarted} {
-		waitUntil(t, 5*time.Second, "every node at one index", func() bool {
-			idx, _ := index(t, p, "/v1/catalog/services")
-			return idx == want
-		})
+	// Health results and heartbeats may still move the index, so the
+	// nodes must agree with each other, not with one reading taken first.
+	all := []*proc{nodes[0], nodes[1], restarted}
+	waitUntil(t, 20*time.Second, "every node at one index", func() bool {
+		first, _ := index(t, all[0], "/v1/catalog/services")
+		for _, p := range all[1:] {
+			if idx, _ := index(t, p, "/v1/catalog/services"); idx != first {
+				return false
+			}
+		}
+		return true
+	})
+	for _, p := range all {
 		got := ids(p)
 		for _, id := range acked {
 			if !got[id] {
