@@ -93,8 +93,10 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		}
 		ip := clientIP(c.RemoteAddr())
 		if over := l.acquire(ip); over != "" {
-			_ = c.Close()
+			// Counted before the close, so whoever sees the connection
+			// closed also sees it counted.
 			l.refused(over, ip)
+			_ = c.Close()
 			continue
 		}
 		return &limitedConn{Conn: c, l: l, ip: ip}, nil
