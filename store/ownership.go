@@ -52,7 +52,7 @@ func (o *Ownership) Owners() []string { return slices.Clone(o.owners) }
 func (o *Ownership) Changed() <-chan struct{} { return o.changed }
 
 // weight is the rendezvous weight of member for instance id: FNV-1a of
-// both, mixed by SplitMix64's finalizer so that names differing in one
+// both, through the finaliser the digest uses (mix), so that names differing in one
 // byte still spread evenly. Every node computes the same.
 func weight(member, id string) uint64 {
 	const offset, prime = 14695981039346656037, 1099511628211
@@ -64,12 +64,7 @@ func weight(member, id string) uint64 {
 	for i := 0; i < len(id); i++ {
 		h = (h ^ uint64(id[i])) * prime
 	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
+	return mix(h)
 }
 
 // Ownership returns which instances' checks this node runs now.
