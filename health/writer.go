@@ -117,11 +117,16 @@ func statusIn(snap *store.Snapshot, id string) store.Status {
 	return ""
 }
 
-// storeError logs a failed write, except for a check removed meanwhile
-// or a store closing before the scheduler: both are expected.
+// storeError logs a failed write, except where the failure is expected
+// or already said once by the store: a check removed meanwhile, a store
+// closing before the scheduler, writes stopped after a disk fault, or a
+// node on etcd that lost its membership (its checks move elsewhere).
+// Logging those per check would repeat one fact thousands of times.
 func (s *Scheduler) storeError(what, id string, err error) {
-	if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrClosed) {
-		return
+	for _, quiet := range []error{store.ErrNotFound, store.ErrClosed, store.ErrWritesStopped, store.ErrNotMember} {
+		if errors.Is(err, quiet) {
+			return
+		}
 	}
 	s.log.Error(what+" failed", "check", id, "err", err)
 }
