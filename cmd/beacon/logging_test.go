@@ -70,6 +70,10 @@ func TestLogFanout(t *testing.T) {
 func TestLogFanoutConcurrent(t *testing.T) {
 	log := newLogger(&testkit.SyncBuffer{}, slog.LevelInfo)
 	src := logSource(log)
+	// One follower stays through every write: whatever the others do,
+	// it must see each record once.
+	kept := &testkit.SyncBuffer{}
+	stopKept := src.Follow(slog.LevelDebug, slog.NewTextHandler(kept, nil))
 	var wg sync.WaitGroup
 	for i := range 4 {
 		wg.Add(2)
@@ -88,6 +92,10 @@ func TestLogFanoutConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	stopKept()
+	if n := strings.Count(kept.String(), "msg=x "); n != 4*200 {
+		t.Errorf("the follower that stayed saw %d records, want %d", n, 4*200)
+	}
 }
 
 // TestServeMonitor: `consul monitor`'s call, through the Consul Go client
