@@ -150,13 +150,6 @@ func (m *Member) start(t testing.TB) {
 	}()
 }
 
-// PID is the member's process ID, 0 when it is not running.
-func (m *Member) PID() int {
-	if m.cmd == nil {
-		return 0
-	}
-	return m.cmd.Process.Pid
-}
 
 // Kill sends SIGKILL (after SIGCONT, in case it was stopped) and waits
 // for the process to exit.
