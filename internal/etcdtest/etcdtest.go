@@ -150,7 +150,6 @@ func (m *Member) start(t testing.TB) {
 	}()
 }
 
-
 // Kill sends SIGKILL (after SIGCONT, in case it was stopped) and waits
 // for the process to exit.
 func (m *Member) Kill(t testing.TB) {
