@@ -99,28 +99,15 @@ type Config struct {
 }
 
 // Validate reports a setting the scheduler cannot run with, in one
-// sentence naming the field; the error wraps the rule alone, for callers
-// that name the field their own way. It is the rule the serve flags are
-// held to.
+// sentence naming the field (a *store.ValidationError, whose Msg is the
+// rule alone for callers that name the field their own way). It is the
+// rule the serve flags are held to.
 func (c Config) Validate() error {
 	if c.Workers < 0 {
-		return &ConfigError{Field: "Workers", Err: fmt.Errorf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", c.Workers)}
+		return &store.ValidationError{Field: "Workers", Msg: fmt.Sprintf("is %d; use 0 to size the pool to the checks, or the most checks to run at once", c.Workers)}
 	}
 	return nil
 }
-
-// ConfigError names the Config field whose value Validate refuses.
-type ConfigError struct {
-	// Field names the Config field, such as "Workers".
-	Field string
-	// Err says what is wrong with the field's value, in one sentence.
-	Err error
-}
-
-func (e *ConfigError) Error() string { return e.Field + ": " + e.Err.Error() }
-
-// Unwrap returns what is wrong with the field.
-func (e *ConfigError) Unwrap() error { return e.Err }
 
 // fill applies the defaults and reports the transports it created, which
 // Run closes when it returns.

@@ -69,11 +69,13 @@ func validateDNS(c *dnsserver.Config, src map[string]string) error {
 	return err
 }
 
-// fieldRule is the rule inside a package's Validate error, without the
-// field name, which the flag or environment variable replaces.
+// fieldRule is the rule inside a validation error of another package,
+// without its field name, which the flag or environment variable
+// replaces.
 func fieldRule(err error) error {
-	if rule := errors.Unwrap(err); rule != nil {
-		return rule
+	var verr *store.ValidationError
+	if errors.As(err, &verr) {
+		return errors.New(verr.Msg)
 	}
 	return err
 }
@@ -109,11 +111,7 @@ func checkNode(s string) error {
 	if s == "" {
 		return errors.New("must not be empty (the host name could not be read; set -node)")
 	}
-	var verr *store.ValidationError
-	if err := store.ValidID("node", s); errors.As(err, &verr) {
-		return errors.New(verr.Msg)
-	}
-	return nil
+	return fieldRule(store.ValidID("node", s))
 }
 
 func checkAdvertise(s string) error {
