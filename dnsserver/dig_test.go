@@ -7,13 +7,15 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestDig checks interoperability with ISC dig when it is installed (CI
 // installs dnsutils): the README's commands, TC fallback to TCP, reverse
 // lookups and 0x20 case.
 func TestDig(t *testing.T) {
-	dig := tool(t, "dig")
+	dig := testkit.Tool(t, "dig")
 	f := newFixture(t, nil)
 	seed(t, f)
 	seedBig(t, f, 60)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // frontend is a resolver run in front of beacon the way README users do.
@@ -32,7 +34,7 @@ var frontends = []frontend{
 func TestForwarders(t *testing.T) {
 	for _, fe := range frontends {
 		t.Run(fe.name, func(t *testing.T) {
-			bin := tool(t, fe.name)
+			bin := testkit.Tool(t, fe.name)
 			f := newFixture(t, nil)
 			seed(t, f)
 			seedBig(t, f, 60)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // TestGetent resolves names through the C library's stub resolver, as a
@@ -20,7 +22,7 @@ import (
 // in which that resolv.conf is bound over /etc/resolv.conf, so the host's
 // own is never touched; it skips otherwise.
 func TestGetent(t *testing.T) {
-	getent, unshare := tool(t, "getent"), tool(t, "unshare")
+	getent, unshare := testkit.Tool(t, "getent"), testkit.Tool(t, "unshare")
 	if os.Geteuid() != 0 {
 		t.Skip("needs root for port 53 and a mount namespace")
 	}

@@ -23,24 +23,6 @@ import (
 // Each skips when its program is not installed, except in CI (CI=true),
 // where .ci/run installs them and a missing one fails the test.
 
-// tool returns the path of an installed program, looking in the sbin
-// directories too (daemons live there and a user's PATH may lack them),
-// or skips the test (fails it in CI).
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(dir, name)
-		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	unavailable(t, "%s not installed", name)
-	return ""
-}
-
 // unavailable skips a test whose program is missing or unusable, or
 // fails it when CI=true: CI installs the programs, and a test that
 // silently skips there proves nothing.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // kdigReply is the part of kdig's +json output (RFC 8427) the tests read.
@@ -82,7 +84,7 @@ func (k *kdigReply) msg() (*dns.Msg, error) {
 // when it is missing or too old for +json (Knot 3.1).
 func kdigTool(t *testing.T) string {
 	t.Helper()
-	kdig := tool(t, "kdig")
+	kdig := testkit.Tool(t, "kdig")
 	if out, err := exec.Command(kdig, "+json", "-h").CombinedOutput(); err != nil || strings.Contains(string(out), "invalid option") {
 		unavailable(t, "kdig without +json: %s", out)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/miekg/dns"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 func TestSelf(t *testing.T) {
@@ -176,7 +178,7 @@ func TestRecursorLoopThroughResolvers(t *testing.T) {
 		{"unbound", "unboundloop.conf", "127.0.0.1@%s", func(conf string) []string { return []string{"-d", "-c", conf} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			bin := tool(t, c.name)
+			bin := testkit.Tool(t, c.name)
 			port := freePort(t)
 			addr := fmt.Sprintf("127.0.0.1:%d", port)
 			f := newFixture(t, func(cfg *Config) { cfg.Recursors, cfg.RecursorTimeout = []string{addr}, 500*time.Millisecond })

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // Sizes of the records in the truncation tests, whose names are all of
@@ -161,7 +163,7 @@ var digFlags = regexp.MustCompile(`;; flags:([a-z ]*); QUERY: 1, ANSWER: (\d+), 
 // truncation cases: dig +ignore reports the UDP reply itself, TC
 // included, rather than retrying over TCP.
 func TestTruncateDig(t *testing.T) {
-	dig := tool(t, "dig")
+	dig := testkit.Tool(t, "dig")
 	f := newFixture(t, nil)
 	seedTrunc(t, f)
 	port := portOf(f.srv.UDPAddr())

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/miekg/dns"
+
+	"github.com/beacon-dns/beacon/internal/testkit"
 )
 
 // tsigKey is a key beacon cannot know: it holds none.
@@ -161,7 +163,7 @@ func TestTSIGMisplaced(t *testing.T) {
 // TestTSIGDigKdig signs queries with dig -y and kdig -y, over UDP and
 // TCP, and checks that both tools see NOTAUTH with TSIG error BADKEY.
 func TestTSIGDigKdig(t *testing.T) {
-	dig, kd := tool(t, "dig"), kdigTool(t)
+	dig, kd := testkit.Tool(t, "dig"), kdigTool(t)
 	f := newFixture(t, nil)
 	seed(t, f)
 	port := portOf(f.srv.UDPAddr())
